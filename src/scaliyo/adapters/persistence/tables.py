@@ -1,0 +1,153 @@
+"""SQLAlchemy Core tables: the schema as the migrations build it.
+
+Tenant tables carry ``workspace_id``, an index that starts with it, and row-level security
+(enabled and forced; see ``migrations/rls.py``). A test compares this metadata with the migrated
+schema, so a table changes here and in a migration together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_N_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _tstz(name: str, *, nullable: bool = False, default_now: bool = False) -> Column:
+    return Column(
+        name,
+        DateTime(timezone=True),
+        nullable=nullable,
+        server_default=text("now()") if default_now else None,
+    )
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    _tstz("created_at", default_now=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("queue", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("processed", BigInteger, nullable=False, server_default=text("0")),
+    Column("total", BigInteger, nullable=True),
+    Column("result", JSONB, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("tokens", BigInteger, nullable=False, server_default=text("0")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("max_attempts", Integer, nullable=False, server_default=text("5")),
+    _tstz("locked_until", nullable=True),
+    _tstz("run_after", nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("updated_at", default_now=True),
+    _tstz("started_at", nullable=True),
+    _tstz("finished_at", nullable=True),
+    CheckConstraint(
+        "status IN ('queued', 'processing', 'completed', 'failed')", name="status_known"
+    ),
+    CheckConstraint("processed >= 0 AND (total IS NULL OR processed <= total)", name="progress"),
+    Index("ix_jobs_workspace_id_id", "workspace_id", "id"),
+    Index(
+        "ix_jobs_unfinished_locked_until",
+        "locked_until",
+        postgresql_where=text("status IN ('queued', 'processing')"),
+    ),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _tstz("at", default_now=True),
+    Column("workspace_id", UUID(as_uuid=True), nullable=True),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=True),
+    Column("ip", Text, nullable=True),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_audit_log_workspace_id_at", "workspace_id", "at"),
+    Index("ix_audit_log_at", "at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", BigInteger, Identity(always=True), primary_key=True),
+    Column("id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("workspace_id", UUID(as_uuid=True), nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("aggregate_type", Text, nullable=False),
+    Column("aggregate_id", UUID(as_uuid=True), nullable=False),
+    Column("message_type", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    _tstz("created_at", default_now=True),
+    _tstz("sent_at", nullable=True),
+    Index("ix_outbox_workspace_id_seq", "workspace_id", "seq"),
+    Index("ix_outbox_unsent_seq", "seq", postgresql_where=text("sent_at IS NULL")),
+    Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("workspace_id", UUID(as_uuid=True), nullable=True),
+    _tstz("processed_at", default_now=True),
+    Index("ix_inbox_workspace_id_processed_at", "workspace_id", "processed_at"),
+    Index("ix_inbox_processed_at", "processed_at"),
+)
+
+# Platform table (no tenant): starts of rate-limited work, one row per start, for a sliding
+# window that holds across processes.
+rate_limit_events = Table(
+    "rate_limit_events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("bucket", Text, nullable=False),
+    _tstz("at", default_now=True),
+    Column("ref", Text, nullable=True),
+    Index("ix_rate_limit_events_bucket_at", "bucket", "at"),
+)
+
+# Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).
+TENANT_ROOT_TABLES = {"workspaces": "id"}
+# Tables that belong to no tenant, read and written only by platform paths.
+PLATFORM_TABLES = {"rate_limit_events"}

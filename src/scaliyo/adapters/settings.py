@@ -1,0 +1,161 @@
+"""Settings from environment variables, validated at start-up.
+
+A bad value stops the process with a message naming the variable. ``DATABASE_URL`` and
+``NATS_URL`` are the common names; everything else is ``SCALIYO_*``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+
+import msgspec
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+OWNER_ROLE = "scaliyo_owner"
+APP_ROLE = "scaliyo_app"
+SYSTEM_ROLE = "scaliyo_system"
+
+
+class SettingsError(ValueError):
+    """A variable is missing or malformed; the message names it."""
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Environment = Environment.DEV
+    # The bootstrap URL: a role that may create the three roles (the superuser on a new cluster).
+    database_url: str | None = None
+    owner_database_url: str | None = None
+    app_database_url: str | None = None
+    system_database_url: str | None = None
+    nats_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".scaliyo")
+    log_level: str = "INFO"
+    log_format: str = "json"
+    db_pool_size: int = 10
+    ai_rate_limit: int = 10
+    ai_rate_window_seconds: int = 60
+    job_lease_seconds: int = 60
+    relay_batch_size: int = 500
+    relay_max_pending: int = 256
+
+    def require_database(self) -> str:
+        if not self.database_url and not self.app_database_url:
+            raise SettingsError("DATABASE_URL is not set (or run `scaliyo dev`, which sets it).")
+        return self.database_url or self.app_database_url or ""
+
+    def require_nats(self) -> str:
+        if not self.nats_url:
+            raise SettingsError("NATS_URL is not set (or run `scaliyo dev`, which sets it).")
+        return self.nats_url
+
+    def role_url(self, role: str) -> URL:
+        """The URL a process uses to log in as one of the three roles.
+
+        An explicit ``SCALIYO_<ROLE>_DATABASE_URL`` wins; otherwise the role logs in on the
+        ``DATABASE_URL`` server with its own name (trust, peer, certificate or ``.pgpass``).
+        """
+        explicit = {
+            OWNER_ROLE: self.owner_database_url,
+            APP_ROLE: self.app_database_url,
+            SYSTEM_ROLE: self.system_database_url,
+        }[role]
+        if explicit:
+            return async_url(explicit)
+        return async_url(self.require_database()).set(username=role, password=None)
+
+    def bootstrap_url(self) -> URL:
+        return async_url(self.require_database())
+
+
+def async_url(raw: str) -> URL:
+    url = make_url(raw)
+    if url.drivername in {"postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"}:
+        url = url.set(drivername="postgresql+asyncpg")
+    return url
+
+
+_INT_FIELDS = {
+    "SCALIYO_PORT": ("port", 1, 65535),
+    "SCALIYO_DB_POOL_SIZE": ("db_pool_size", 1, 500),
+    "SCALIYO_AI_RATE_LIMIT": ("ai_rate_limit", 1, 100_000),
+    "SCALIYO_AI_RATE_WINDOW_SECONDS": ("ai_rate_window_seconds", 1, 86_400),
+    "SCALIYO_JOB_LEASE_SECONDS": ("job_lease_seconds", 5, 3_600),
+    "SCALIYO_RELAY_BATCH_SIZE": ("relay_batch_size", 1, 10_000),
+    "SCALIYO_RELAY_MAX_PENDING": ("relay_max_pending", 1, 10_000),
+}
+_URL_FIELDS = {
+    "DATABASE_URL": "database_url",
+    "SCALIYO_OWNER_DATABASE_URL": "owner_database_url",
+    "SCALIYO_APP_DATABASE_URL": "app_database_url",
+    "SCALIYO_SYSTEM_DATABASE_URL": "system_database_url",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+
+    raw_env = env.get("SCALIYO_ENV")
+    if raw_env:
+        try:
+            values["env"] = Environment(raw_env)
+        except ValueError:
+            allowed = ", ".join(e.value for e in Environment)
+            raise SettingsError(f"SCALIYO_ENV must be one of {allowed}, got {raw_env!r}.") from None
+
+    for name, field in _URL_FIELDS.items():
+        raw = env.get(name)
+        if raw:
+            try:
+                url = make_url(raw)
+            except ArgumentError:
+                raise SettingsError(f"{name} is not a database URL.") from None
+            if not url.drivername.startswith("postgres"):
+                raise SettingsError(f"{name} must be a PostgreSQL URL (postgresql://…).")
+            values[field] = raw
+
+    nats = env.get("NATS_URL")
+    if nats:
+        if not nats.startswith(("nats://", "tls://", "ws://", "wss://")):
+            raise SettingsError("NATS_URL must start with nats://, tls://, ws:// or wss://.")
+        values["nats_url"] = nats
+
+    for name, (field, low, high) in _INT_FIELDS.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from None
+        if not low <= number <= high:
+            raise SettingsError(f"{name} must be between {low} and {high}, got {number}.")
+        values[field] = number
+
+    if host := env.get("SCALIYO_HOST"):
+        values["host"] = host
+    if data_dir := env.get("SCALIYO_DATA_DIR"):
+        values["data_dir"] = Path(data_dir)
+    if level := env.get("SCALIYO_LOG_LEVEL"):
+        if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(
+                f"SCALIYO_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}."
+            )
+        values["log_level"] = level.upper()
+    if fmt := env.get("SCALIYO_LOG_FORMAT"):
+        if fmt not in {"json", "console"}:
+            raise SettingsError(f"SCALIYO_LOG_FORMAT must be json or console, got {fmt!r}.")
+        values["log_format"] = fmt
+    return Settings(**values)  # type: ignore[arg-type]
