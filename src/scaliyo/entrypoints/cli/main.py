@@ -39,6 +39,52 @@ def migrate(revision: str) -> None:
     click.echo(f"database at {migrations.head_revision() if revision == 'head' else revision}")
 
 
+@cli.command()
+def api() -> None:
+    """Serve the HTTP API on SCALIYO_HOST:SCALIYO_PORT."""
+    from scaliyo.entrypoints.http.serve import serve
+
+    serve(settings_or_exit())
+
+
+@cli.command()
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(["ai-generation", "data-processing"]),
+    help="Queues to work (default: all). Repeat for several.",
+)
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Also import MODULE (it may register job types and consumers).",
+)
+def worker(queues: tuple[str, ...], imports: tuple[str, ...]) -> None:
+    """Run jobs, the outbox relay and the event consumers."""
+    from scaliyo.entrypoints.worker.main import run_worker
+
+    run_worker(settings_or_exit(), queues=list(queues), imports=list(imports))
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the cron schedules (exactly one instance per deployment)."""
+    from scaliyo.entrypoints.scheduler.main import run_scheduler
+
+    run_scheduler(settings_or_exit())
+
+
+@cli.command()
+def dev() -> None:
+    """Everything on one machine: embedded PostgreSQL and NATS, API, worker and scheduler."""
+    from scaliyo.entrypoints.dev.supervisor import run_dev
+
+    run_dev()
+
+
 @cli.group()
 def workspace() -> None:
     """Operator commands on workspaces."""
