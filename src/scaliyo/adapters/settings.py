@@ -73,7 +73,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         }[role]
         if explicit:
             return async_url(explicit)
-        return async_url(self.require_database()).set(username=role, password=None)
+        base = async_url(self.require_database())
+        # URL.set() ignores None, so a password cannot be cleared with it
+        return URL.create(
+            base.drivername,
+            username=role,
+            password=None,
+            host=base.host,
+            port=base.port,
+            database=base.database,
+            query=base.query,
+        )
 
     def bootstrap_url(self) -> URL:
         return async_url(self.require_database())

@@ -6,23 +6,25 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+from scaliyo.adapters.persistence.migrations.env_options import include_object
 from scaliyo.adapters.persistence.tables import metadata
 from scaliyo.adapters.settings import OWNER_ROLE
 
 connection = context.config.attributes["connection"]
 
 
-def include_object(obj, name, type_, reflected, compare_to):
-    # alembic's own bookkeeping table is not part of our model
-    return not (type_ == "table" and name == "alembic_version")
-
-
-owner_exists = connection.execute(
-    text("SELECT pg_has_role(current_user, oid, 'SET') FROM pg_roles WHERE rolname = :r"),
-    {"r": OWNER_ROLE},
+# Once the first migration has set this database up, everything a migration creates belongs to
+# the owner role, never to the login role. (Roles are cluster-wide, so "the role exists" is not
+# enough: it may have been made for another database on the same server.)
+owner_ready = connection.execute(
+    text(
+        "SELECT pg_has_role(current_user, r.oid, 'SET') "
+        "AND has_schema_privilege(r.rolname, 'public', 'CREATE') "
+        "FROM pg_roles r WHERE r.rolname = :role"
+    ),
+    {"role": OWNER_ROLE},
 ).scalar()
-if owner_exists:
-    # Everything a migration creates belongs to the owner role, never to the login role.
+if owner_ready:
     connection.execute(text(f"SET ROLE {OWNER_ROLE}"))
 
 context.configure(

@@ -36,6 +36,9 @@ def _tstz(name: str, *, nullable: bool = False, default_now: bool = False) -> sa
 
 
 def upgrade() -> None:
+    # env.py runs migrations as scaliyo_owner once it exists; creating roles and granting on the
+    # schema needs the login role (the bootstrap superuser or a CREATEROLE login).
+    op.execute("RESET ROLE")
     # Roles are cluster-wide: create them once, and (re)state their attributes every time.
     for role, attributes in ROLES.items():
         op.execute(
@@ -200,7 +203,6 @@ def downgrade() -> None:
             f"REVOKE USAGE, SELECT ON SEQUENCES FROM {grantee}"
         )
     op.execute("RESET ROLE")
-    op.execute("ALTER TABLE alembic_version OWNER TO CURRENT_USER")
     op.execute("REVOKE USAGE ON SCHEMA public FROM scaliyo_app, scaliyo_system")
     op.execute("REVOKE USAGE, CREATE ON SCHEMA public FROM scaliyo_owner")
     # The roles themselves stay: they are cluster-wide and other databases may use them.
