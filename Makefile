@@ -7,8 +7,7 @@ export XDG_RUNTIME_DIR ?= /tmp/scaliyo-runtime-$(shell id -u)
 .PHONY: run test lint bench sync clean-data
 
 $(UV):
-	python3 -m venv .venv-tools
-	.venv-tools/bin/pip install --quiet uv
+	python3 deploy/bootstrap_uv.py
 
 sync: $(UV)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
@@ -18,8 +17,8 @@ run: sync
 	$(UV) run --frozen scaliyo dev
 
 lint: sync
-	$(UV) run --frozen ruff check src tests bench
-	$(UV) run --frozen ruff format --check src tests bench
+	$(UV) run --frozen ruff check src tests bench deploy
+	$(UV) run --frozen ruff format --check src tests bench deploy
 	$(UV) run --frozen lint-imports
 
 test: lint
