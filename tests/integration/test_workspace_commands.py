@@ -42,7 +42,14 @@ async def test_create_workspace_writes_row_and_event_in_one_transaction(bus, own
                 {"id": view.id},
             )
         ).all()
+        audit = (
+            await conn.execute(
+                text("SELECT actor, action FROM audit_log WHERE workspace_id = :id"),
+                {"id": view.id},
+            )
+        ).all()
     assert name == "Northwind"
+    assert [tuple(row) for row in audit] == [("operator", "workspace.created")]
     assert [(e.message_type, e.subject) for e in events] == [
         ("workspace.created", "scaliyo.events.workspace.created")
     ]

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import uuid_utils
 
+from scaliyo.application.shared.audit import AuditEntry
 from scaliyo.domain.identity.workspace import Workspace
 from scaliyo.domain.jobs.job import Job
 from scaliyo.domain.shared.events import Event
@@ -38,6 +39,7 @@ class InMemoryStore:
         self.workspaces: dict[UUID, Workspace] = {}
         self.jobs: dict[UUID, Job] = {}
         self.outbox: list[Event] = []
+        self.audit: list[AuditEntry] = []
 
 
 class _Workspaces:
@@ -82,6 +84,14 @@ class _Jobs:
         return jobs[:limit]
 
 
+class _Audit:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def record(self, entry: AuditEntry) -> None:
+        self._uow.pending_audit.append(entry)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: InMemoryStore, workspace_id: WorkspaceId | None) -> None:
         self.store = store
@@ -89,9 +99,11 @@ class FakeUnitOfWork:
         self.pending_workspaces: dict[UUID, Workspace] = {}
         self.pending_jobs: dict[UUID, Job] = {}
         self.events: list[Event] = []
+        self.pending_audit: list[AuditEntry] = []
         self.committed = False
         self.workspaces = _Workspaces(self)
         self.jobs = _Jobs(self)
+        self.audit = _Audit(self)
 
     async def scope_to(self, workspace_id: WorkspaceId) -> None:
         assert self.workspace_id in (None, workspace_id)
@@ -104,7 +116,9 @@ class FakeUnitOfWork:
         self.store.workspaces.update(self.pending_workspaces)
         self.store.jobs.update(self.pending_jobs)
         self.store.outbox.extend(self.events)
+        self.store.audit.extend(self.pending_audit)
         self.pending_workspaces, self.pending_jobs, self.events = {}, {}, []
+        self.pending_audit = []
         self.committed = True
 
 

@@ -39,6 +39,9 @@ async def test_create_workspace_commits_the_workspace_and_its_event():
     event = store.outbox[0]
     assert isinstance(event, WorkspaceCreated)
     assert str(event.workspace_id) == view.id
+    assert [(a.action, a.actor, str(a.workspace_id)) for a in store.audit] == [
+        ("workspace.created", "operator", view.id)
+    ]
 
 
 async def test_a_refused_command_leaves_nothing_behind():

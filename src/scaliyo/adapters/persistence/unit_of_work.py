@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from scaliyo.adapters.persistence.audit_repository import SqlAuditTrail
 from scaliyo.adapters.persistence.job_repository import SqlJobRepository
 from scaliyo.adapters.persistence.outbox_writer import event_row, write_outbox
 from scaliyo.adapters.persistence.workspace_repository import SqlWorkspaceRepository
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
             raise
         self.workspaces = SqlWorkspaceRepository(self.connection)
         self.jobs = SqlJobRepository(self.connection)
+        self.audit = SqlAuditTrail(self.connection)
         return self
 
     async def __aexit__(

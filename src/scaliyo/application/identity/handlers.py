@@ -3,6 +3,7 @@ from __future__ import annotations
 from scaliyo.application.bus import Context
 from scaliyo.application.identity.commands import CreateWorkspace, GetWorkspace, WorkspaceView
 from scaliyo.application.identity.ports import IdentityUnitOfWork
+from scaliyo.application.shared.audit import audit_entry
 from scaliyo.application.shared.ports import Clock, IdFactory
 from scaliyo.application.shared.time import rfc3339
 from scaliyo.domain.identity.workspace import Workspace, WorkspaceCreated
@@ -22,7 +23,8 @@ class CreateWorkspaceHandler:
     - the name is 1–100 characters after white space is folded, with no control characters;
     - the workspace id is a new UUIDv7, and the transaction is scoped to it before the insert,
       so row-level security admits the row and nothing of another tenant is visible;
-    - ``WorkspaceCreated`` is written to the outbox in the same transaction.
+    - ``WorkspaceCreated`` is written to the outbox, and an audit entry naming the actor to the
+      audit log, in the same transaction.
     """
 
     def __init__(self, clock: Clock, ids: IdFactory) -> None:
@@ -40,6 +42,14 @@ class CreateWorkspaceHandler:
         uow.record(
             WorkspaceCreated(
                 workspace_id=workspace.id, aggregate_id=workspace.id, name=workspace.name
+            )
+        )
+        await uow.audit.record(
+            audit_entry(
+                context,
+                "workspace.created",
+                workspace_id=workspace.id,
+                target=f"workspace:{workspace.id}",
             )
         )
         await uow.commit()

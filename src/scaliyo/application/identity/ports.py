@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from scaliyo.application.shared.audit import AuditTrail
 from scaliyo.application.shared.ports import BaseUnitOfWork
 from scaliyo.domain.identity.workspace import Workspace
 from scaliyo.domain.shared.ids import WorkspaceId
@@ -15,3 +16,4 @@ class WorkspaceRepository(Protocol):
 
 class IdentityUnitOfWork(BaseUnitOfWork, Protocol):
     workspaces: WorkspaceRepository
+    audit: AuditTrail
