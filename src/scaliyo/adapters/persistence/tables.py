@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -147,7 +148,144 @@ rate_limit_events = Table(
     Index("ix_rate_limit_events_bucket_at", "bucket", "at"),
 )
 
+# --- identity -------------------------------------------------------------------------------
+# Users and sessions belong to no workspace (DESIGN.md): no tenant policy. Before a tenant is
+# known they are read only through platform paths (scaliyo_system).
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("email", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=True),
+    Column("platform_role", Text, nullable=False, server_default=text("'CLIENT'")),
+    Column("is_super_admin", Boolean, nullable=False, server_default=text("false")),
+    _tstz("email_confirmed_at", nullable=True),
+    Column("last_workspace_id", UUID(as_uuid=True), nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("updated_at", default_now=True),
+    CheckConstraint("platform_role IN ('CLIENT', 'ADMIN', 'GUEST')", name="platform_role_known"),
+    CheckConstraint("NOT is_super_admin OR platform_role = 'ADMIN'", name="super_admin_is_admin"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("csrf_hash", Text, nullable=False),
+    Column("current_workspace_id", UUID(as_uuid=True), nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("last_seen_at", default_now=True),
+    _tstz("expires_at"),
+    _tstz("revoked_at", nullable=True),
+    Column("user_agent", Text, nullable=True),
+    Column("ip", Text, nullable=True),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+# Single-use tokens mailed to a user: email confirmation and password reset. Only a hash is kept.
+auth_tokens = Table(
+    "auth_tokens",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    _tstz("created_at", default_now=True),
+    _tstz("expires_at"),
+    _tstz("used_at", nullable=True),
+    CheckConstraint("kind IN ('email_confirmation', 'password_reset')", name="kind_known"),
+    Index("ix_auth_tokens_user_id", "user_id"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("role", Text, nullable=False),
+    _tstz("created_at", default_now=True),
+    CheckConstraint("role IN ('owner', 'admin', 'member', 'viewer')", name="role_known"),
+    Index("ix_memberships_user_id", "user_id"),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("invited_by", UUID(as_uuid=True), nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("expires_at"),
+    _tstz("accepted_at", nullable=True),
+    _tstz("revoked_at", nullable=True),
+    CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role_known"),
+    Index("ix_invites_workspace_id_email", "workspace_id", "email"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("key_id", Text, nullable=False, unique=True),
+    Column("secret_hash", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_by", UUID(as_uuid=True), nullable=False),
+    _tstz("created_at", default_now=True),
+    _tstz("last_used_at", nullable=True),
+    _tstz("revoked_at", nullable=True),
+    Index("ix_api_keys_workspace_id_id", "workspace_id", "id"),
+)
+
+onboarding = Table(
+    "onboarding",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", Text, nullable=True),
+    Column("team_size", Text, nullable=True),
+    Column("company_name", Text, nullable=True),
+    Column("website", Text, nullable=True),
+    Column("industry", Text, nullable=True),
+    Column("primary_goal", Text, nullable=True),
+    _tstz("completed_at", nullable=True),
+    _tstz("updated_at", default_now=True),
+)
+
 # Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).
 TENANT_ROOT_TABLES = {"workspaces": "id"}
 # Tables that belong to no tenant, read and written only by platform paths.
 PLATFORM_TABLES = {"rate_limit_events"}
+# Tables of users, who belong to no workspace (no tenant policy; see DESIGN.md).
+USER_TABLES = {"users", "sessions", "auth_tokens"}
