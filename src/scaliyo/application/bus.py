@@ -103,18 +103,22 @@ class LoggingMiddleware:
         except DomainError as error:
             log.info(
                 "message refused",
-                extra={"message": name, "request_id": context.request_id, "code": error.code},
+                extra={
+                    "message_type": name,
+                    "request_id": context.request_id,
+                    "code": error.code,
+                },
             )
             raise
         except Exception:
             log.exception(
-                "message failed", extra={"message": name, "request_id": context.request_id}
+                "message failed", extra={"message_type": name, "request_id": context.request_id}
             )
             raise
         log.debug(
             "message handled",
             extra={
-                "message": name,
+                "message_type": name,
                 "request_id": context.request_id,
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             },

@@ -51,6 +51,8 @@ def upgrade() -> None:
     op.execute("GRANT USAGE, CREATE ON SCHEMA public TO scaliyo_owner")
     op.execute("GRANT USAGE ON SCHEMA public TO scaliyo_app, scaliyo_system")
     op.execute("ALTER TABLE alembic_version OWNER TO scaliyo_owner")
+    # /readyz compares the revision with head as scaliyo_app (read-only; it owns nothing).
+    op.execute("GRANT SELECT ON alembic_version TO scaliyo_app, scaliyo_system")
     op.execute("SET ROLE scaliyo_owner")
     for grantee in ("scaliyo_app", "scaliyo_system"):
         op.execute(
@@ -202,6 +204,7 @@ def downgrade() -> None:
             "ALTER DEFAULT PRIVILEGES FOR ROLE scaliyo_owner IN SCHEMA public "
             f"REVOKE USAGE, SELECT ON SEQUENCES FROM {grantee}"
         )
+    op.execute("REVOKE SELECT ON alembic_version FROM scaliyo_app, scaliyo_system")
     op.execute("RESET ROLE")
     op.execute("REVOKE USAGE ON SCHEMA public FROM scaliyo_app, scaliyo_system")
     op.execute("REVOKE USAGE, CREATE ON SCHEMA public FROM scaliyo_owner")
