@@ -21,7 +21,7 @@ class ListJobs(Query, frozen=True, kw_only=True):
     type: str | None = None
 
 
-class ProgressView(msgspec.Struct, kw_only=True):
+class ProgressView(msgspec.Struct, kw_only=True, omit_defaults=True):
     processed: int
     total: int | None = None
     percent: float | None = None
