@@ -47,6 +47,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ai_rate_limit: int = 10
     ai_rate_window_seconds: int = 60
     job_lease_seconds: int = 60
+    # JetStream ack wait of the job consumers; a running job's message is kept alive while its
+    # lease is renewed, so this bounds how soon a dead worker's job is redelivered.
+    job_ack_wait_seconds: int = 600
+    job_max_deliver: int = 100
+    # The sweeper re-queues jobs stuck (no message, lapsed lease) for longer than this.
+    job_sweep_after_seconds: int = 900
+    # On SIGTERM running jobs get this long to finish; then they are released and redelivered.
+    worker_shutdown_grace_seconds: int = 20
     relay_batch_size: int = 500
     relay_max_pending: int = 256
 
@@ -102,6 +110,10 @@ _INT_FIELDS = {
     "SCALIYO_AI_RATE_LIMIT": ("ai_rate_limit", 1, 100_000),
     "SCALIYO_AI_RATE_WINDOW_SECONDS": ("ai_rate_window_seconds", 1, 86_400),
     "SCALIYO_JOB_LEASE_SECONDS": ("job_lease_seconds", 5, 3_600),
+    "SCALIYO_JOB_ACK_WAIT_SECONDS": ("job_ack_wait_seconds", 1, 86_400),
+    "SCALIYO_JOB_MAX_DELIVER": ("job_max_deliver", 1, 100_000),
+    "SCALIYO_JOB_SWEEP_AFTER_SECONDS": ("job_sweep_after_seconds", 1, 86_400),
+    "SCALIYO_WORKER_SHUTDOWN_GRACE_SECONDS": ("worker_shutdown_grace_seconds", 0, 3_600),
     "SCALIYO_RELAY_BATCH_SIZE": ("relay_batch_size", 1, 10_000),
     "SCALIYO_RELAY_MAX_PENDING": ("relay_max_pending", 1, 10_000),
 }

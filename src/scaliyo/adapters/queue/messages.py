@@ -8,6 +8,7 @@ commit and kick, and never kicked for a transaction that rolled back.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from scaliyo.domain.jobs.job import Job, Queue
 
@@ -29,11 +30,16 @@ def queue_durable(queue: Queue) -> str:
 
 def job_message(job: Job) -> dict[str, Any]:
     """The taskiq message (its JSON fields) that runs ``job`` on its queue's workers."""
+    return run_job_message(job.id, job.workspace_id)
+
+
+def run_job_message(job_id: UUID, workspace_id: UUID) -> dict[str, Any]:
+    """The taskiq message that runs the job ``job_id`` (also used to re-publish a stuck job)."""
     return {
-        "task_id": str(job.id),
+        "task_id": str(job_id),
         "task_name": RUN_JOB_TASK,
         "labels": {},
         "labels_types": None,
         "args": [],
-        "kwargs": {"job_id": str(job.id), "workspace_id": str(job.workspace_id)},
+        "kwargs": {"job_id": str(job_id), "workspace_id": str(workspace_id)},
     }
