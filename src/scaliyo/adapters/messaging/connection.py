@@ -17,13 +17,16 @@ async def connect_nats(url: str, *, name: str) -> Client:
     async def on_error(error: Exception) -> None:
         log.warning("nats connection trouble", extra={"error": f"{type(error).__name__}: {error}"})
 
+    client: Client | None = None
+
     async def on_disconnected() -> None:
-        log.warning("nats disconnected; reconnecting")
+        if client is not None and not (client.is_closed or client.is_draining):
+            log.warning("nats disconnected; reconnecting")
 
     async def on_reconnected() -> None:
         log.info("nats reconnected")
 
-    return await nats.connect(
+    client = await nats.connect(
         url,
         name=name,
         max_reconnect_attempts=-1,
@@ -33,3 +36,4 @@ async def connect_nats(url: str, *, name: str) -> Client:
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,
     )
+    return client
