@@ -262,20 +262,30 @@ def _still_running(processes: list[psutil.Process]) -> list[str]:
     return left
 
 
-def create_workspace(urls: dict, name: str) -> str:
+DEV_PASSWORD = "a dev stack passphrase"
+
+
+def create_user(urls: dict, email: str) -> dict:
     env = dev_env(Path(urls["data_dir"]), 1)
     env.update(DATABASE_URL=urls["database_url"], NATS_URL=urls["nats_url"])
     finished = subprocess.run(
-        [*CLI, "workspace", "create", name], env=env, capture_output=True, text=True, timeout=60
+        [*CLI, "user", "create", email, "--password-stdin"],
+        env=env,
+        input=DEV_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert finished.returncode == 0, finished.stderr
-    return finished.stdout.strip().splitlines()[-1]
+    return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def get_workspace(urls: dict, workspace_id: str) -> httpx.Response:
-    return httpx.get(
-        f"{urls['api_url']}/api/v1/workspace", headers={"X-Workspace-Id": workspace_id}, timeout=10
-    )
+def get_workspace(urls: dict, email: str) -> httpx.Response:
+    """Sign in as ``email`` and read the session's workspace."""
+    with httpx.Client(base_url=urls["api_url"], timeout=10) as client:
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": DEV_PASSWORD})
+        assert login.status_code == 200, login.text
+        return client.get("/api/v1/workspace")
 
 
 @pytest.fixture
@@ -307,9 +317,11 @@ def test_the_dev_stack_starts_serves_restarts_children_stops_cleanly_and_keeps_i
             assert printed in first.output
 
         # an operator command against the stack's database; the API sees its result
-        workspace_id = create_workspace(urls, "Acme Dev")
-        response = get_workspace(urls, workspace_id)
+        email = "ops@acme-dev.io"
+        workspace_id = create_user(urls, email)["workspace_id"]
+        response = get_workspace(urls, email)
         assert response.status_code == 200, response.text
+        assert response.json()["id"] == workspace_id
         assert response.json()["name"] == "Acme Dev"
 
         # a child killed with SIGKILL is reported and comes back
@@ -348,9 +360,9 @@ def test_the_dev_stack_starts_serves_restarts_children_stops_cleanly_and_keeps_i
     try:
         second.wait_ready(60)
         assert "starting PostgreSQL in" in second.output  # the same pgdata, started again
-        response = get_workspace(second.urls(), workspace_id)
+        response = get_workspace(second.urls(), email)
         assert response.status_code == 200, response.text
-        assert response.json()["name"] == "Acme Dev"
+        assert response.json()["id"] == workspace_id
         started = second.processes()
         assert second.interrupt() == 0
         assert _still_running(started) == []

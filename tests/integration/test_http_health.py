@@ -14,7 +14,7 @@ from scaliyo.adapters.settings import Settings
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
 from tests.conftest import recreate_database
-from tests.factories import insert_workspace
+from tests.factories import insert_workspace, owner_api_key
 
 PROBLEM = "application/problem+json"
 
@@ -88,8 +88,9 @@ async def test_readyz_is_503_when_nats_is_unreachable(migrated_url):
 
 async def test_metrics_count_requests_by_route_template(client, owner_engine):
     workspace_id = await insert_workspace(owner_engine, "Metrics Co")
+    key = await owner_api_key(owner_engine, workspace_id)
     for job_id in ("one", "two", "three"):
-        await client.get(f"/api/v1/jobs/{job_id}", headers={"X-Workspace-Id": str(workspace_id)})
+        await client.get(f"/api/v1/jobs/{job_id}", headers=key.headers())
     await client.get("/no/such/route")
 
     response = await client.get("/metrics")

@@ -17,9 +17,17 @@ from scaliyo.domain.jobs.job import Job, Queue
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
-from tests.factories import insert_workspace
+from tests.factories import insert_workspace, owner_api_key, signed_in_owner
 
 PROBLEM = "application/problem+json"
+# The credentials of each workspace a test made: an owner's API key.
+CREDENTIALS: dict[UUID, dict[str, str]] = {}
+
+
+async def keyed_workspace(owner_engine, name: str) -> UUID:
+    workspace_id = await insert_workspace(owner_engine, name)
+    CREDENTIALS[workspace_id] = (await owner_api_key(owner_engine, workspace_id)).headers()
+    return workspace_id
 
 
 @pytest.fixture
@@ -46,7 +54,7 @@ async def add_job(database, workspace_id: UUID, *, queue: Queue, type: str) -> U
 @pytest.fixture
 async def workspace_with_jobs(database, owner_engine) -> tuple[UUID, list[UUID]]:
     """A workspace with 5 jobs: 3 ai-generation email_sequence, 2 data-processing bulk_import."""
-    workspace_id = await insert_workspace(owner_engine, "Jobs Co")
+    workspace_id = await keyed_workspace(owner_engine, "Jobs Co")
     ids = []
     for n in range(5):
         ai = n % 2 == 0
@@ -62,7 +70,7 @@ async def workspace_with_jobs(database, owner_engine) -> tuple[UUID, list[UUID]]
 
 
 def ws(workspace_id: UUID) -> dict[str, str]:
-    return {"X-Workspace-Id": str(workspace_id)}
+    return CREDENTIALS[workspace_id]
 
 
 async def test_get_job_returns_the_job_of_the_workspace(client, workspace_with_jobs):
@@ -140,7 +148,7 @@ async def test_another_workspace_job_and_a_non_uuid_id_are_404(
     client, workspace_with_jobs, owner_engine
 ):
     _, ids = workspace_with_jobs
-    other = await insert_workspace(owner_engine, "Other Co")
+    other = await keyed_workspace(owner_engine, "Other Co")
     for path in (f"/api/v1/jobs/{ids[0]}", "/api/v1/jobs/not-a-uuid", f"/api/v1/jobs/{new_id()}"):
         response = await client.get(path, headers=ws(other))
         assert response.status_code == 404, path
@@ -150,8 +158,8 @@ async def test_another_workspace_job_and_a_non_uuid_id_are_404(
     assert listed.json() == {"items": [], "next_cursor": None}
 
 
-async def test_workspace_endpoint_and_header_rules(client, owner_engine):
-    workspace_id = await insert_workspace(owner_engine, "Header Co")
+async def test_workspace_endpoint_and_credential_rules(client, owner_engine):
+    workspace_id = await keyed_workspace(owner_engine, "Header Co")
     response = await client.get("/api/v1/workspace", headers=ws(workspace_id))
     assert response.status_code == 200
     assert response.json()["name"] == "Header Co"
@@ -161,22 +169,27 @@ async def test_workspace_endpoint_and_header_rules(client, owner_engine):
     assert missing.status_code == 401
     assert missing.json()["code"] == "unauthenticated"
 
-    unknown = await client.get("/api/v1/workspace", headers=ws(new_id()))
-    assert unknown.status_code == 404
-    assert unknown.json()["code"] == "workspace_not_found"
+    # The spine's dev header is gone: naming a workspace proves nothing.
+    header_only = await client.get("/api/v1/jobs", headers={"X-Workspace-Id": str(workspace_id)})
+    assert header_only.status_code == 401
 
-    malformed = await client.get("/api/v1/jobs", headers={"X-Workspace-Id": "acme"})
-    assert malformed.status_code == 422
-    assert malformed.json()["errors"][0]["field"] == "X-Workspace-Id"
+    _, session = await signed_in_owner(owner_engine, "Session Co")
+    for header in (str(workspace_id), str(new_id()), "acme"):
+        refused = await client.get(
+            "/api/v1/workspace", headers={**session.headers(), "X-Workspace-Id": header}
+        )
+        assert refused.status_code == 404, header
+        assert refused.json()["code"] == "workspace_not_found"
 
 
-async def test_production_answers_401_on_workspace_routes(settings, workspace_with_jobs):
+async def test_production_authenticates_like_every_environment(settings, workspace_with_jobs):
     workspace_id, ids = workspace_with_jobs
     production = msgspec.structs.replace(settings, env=Environment.PRODUCTION)
     async with AsyncTestClient(app=create_app(SettingsProvider(production))) as client:
         for path in ("/api/v1/jobs", f"/api/v1/jobs/{ids[0]}", "/api/v1/workspace"):
-            response = await client.get(path, headers=ws(workspace_id))
+            response = await client.get(path, headers={"X-Workspace-Id": str(workspace_id)})
             assert response.status_code == 401, path
             assert response.headers["content-type"].startswith(PROBLEM)
             assert response.json()["code"] == "unauthenticated"
+            assert (await client.get(path, headers=ws(workspace_id))).status_code == 200, path
         assert (await client.get("/healthz")).status_code == 200

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from scaliyo.adapters.logging import configure_logging
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
-from tests.factories import insert_workspace
+from tests.factories import insert_workspace, owner_api_key
 
 
 @pytest.fixture
@@ -43,9 +43,10 @@ async def test_a_sane_incoming_id_is_echoed_and_logged_through_the_bus(
     client, log_stream, owner_engine
 ):
     workspace_id = await insert_workspace(owner_engine, "Request Id Co")
+    key = await owner_api_key(owner_engine, workspace_id)
     response = await client.get(
         "/api/v1/jobs/01900000-0000-7000-8000-000000000000",
-        headers={"X-Request-Id": "req-42.abc_DEF", "X-Workspace-Id": str(workspace_id)},
+        headers={"X-Request-Id": "req-42.abc_DEF", **key.headers()},
     )
     assert response.status_code == 404
     assert response.headers["x-request-id"] == "req-42.abc_DEF"

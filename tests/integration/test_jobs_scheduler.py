@@ -122,6 +122,13 @@ async def test_schedules_have_fixed_ids_and_the_worker_registers_the_tasks_the_s
     expected = {
         "messaging-housekeeping": ("*/10 * * * *", "scaliyo.schedules.messaging_housekeeping"),
         "jobs-sweep": ("* * * * *", "scaliyo.schedules.sweep_jobs"),
+        "billing-trial-end": ("*/5 * * * *", "scaliyo.schedules.billing_trial_end"),
+        "billing-period-grants": ("*/5 * * * *", "scaliyo.schedules.billing_period_grants"),
+        "credit-reservation-expiry": (
+            "* * * * *",
+            "scaliyo.schedules.credit_reservation_expiry",
+        ),
+        "usage-counter-purge": ("17 3 * * *", "scaliyo.schedules.usage_counter_purge"),
     }
     scheduler = build_scheduler(settings)
     (source,) = scheduler.sources

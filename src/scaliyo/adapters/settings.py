@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy.engine import URL, make_url
@@ -57,6 +58,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_shutdown_grace_seconds: int = 20
     relay_batch_size: int = 500
     relay_max_pending: int = 256
+    # System mail (confirmations, resets, invites): SMTP when set, else .eml files in the dev
+    # outbox under <data_dir>/outbox/.
+    system_smtp_url: str | None = None
+    system_mail_from: str = "Scaliyo <no-reply@scaliyo.local>"
+    # Reverse proxies in front of the API whose X-Forwarded-For entries are trusted: the client
+    # IP (rate limits, audit) is the entry this many hops from the right. 0: the peer address.
+    trusted_proxy_hops: int = 0
 
     def require_database(self) -> str:
         if not self.database_url and not self.app_database_url:
@@ -116,6 +124,7 @@ _INT_FIELDS = {
     "SCALIYO_WORKER_SHUTDOWN_GRACE_SECONDS": ("worker_shutdown_grace_seconds", 0, 3_600),
     "SCALIYO_RELAY_BATCH_SIZE": ("relay_batch_size", 1, 10_000),
     "SCALIYO_RELAY_MAX_PENDING": ("relay_max_pending", 1, 10_000),
+    "SCALIYO_TRUSTED_PROXY_HOPS": ("trusted_proxy_hops", 0, 10),
 }
 _URL_FIELDS = {
     "DATABASE_URL": "database_url",
@@ -166,6 +175,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{name} must be between {low} and {high}, got {number}.")
         values[field] = number
 
+    if smtp := env.get("SCALIYO_SYSTEM_SMTP_URL"):
+        values["system_smtp_url"] = _smtp_url(smtp)
+    if sender := env.get("SCALIYO_SYSTEM_MAIL_FROM"):
+        if "@" not in sender or any(ch in sender for ch in "\r\n"):
+            raise SettingsError("SCALIYO_SYSTEM_MAIL_FROM must be an address like Scaliyo <a@b.c>.")
+        values["system_mail_from"] = sender
+
     if host := env.get("SCALIYO_HOST"):
         values["host"] = host
     if data_dir := env.get("SCALIYO_DATA_DIR"):
@@ -181,3 +197,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"SCALIYO_LOG_FORMAT must be json or console, got {fmt!r}.")
         values["log_format"] = fmt
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _smtp_url(raw: str) -> str:
+    """``smtp://user:password@host:587`` (STARTTLS when offered) or ``smtps://…:465``."""
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise SettingsError("SCALIYO_SYSTEM_SMTP_URL has a malformed port.") from None
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise SettingsError(
+            "SCALIYO_SYSTEM_SMTP_URL must look like smtp://user:password@host:587 "
+            "or smtps://user:password@host:465."
+        )
+    if port == 0:
+        raise SettingsError("SCALIYO_SYSTEM_SMTP_URL has a malformed port.")
+    return raw

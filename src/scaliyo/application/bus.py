@@ -30,6 +30,7 @@ class ActorKind(StrEnum):
     API_KEY = "api_key"
     SYSTEM = "system"  # workers, schedulers, consumers acting on their own
     OPERATOR = "operator"  # the CLI on a server
+    ANONYMOUS = "anonymous"  # an unauthenticated request (sign-up, sign-in, token links)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class Actor:
 
 SYSTEM = Actor(ActorKind.SYSTEM)
 OPERATOR = Actor(ActorKind.OPERATOR)
+ANONYMOUS = Actor(ActorKind.ANONYMOUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +189,7 @@ def default_middleware(authorizer: Authorizer | None = None) -> list[Middleware]
 
 
 __all__ = [
+    "ANONYMOUS",
     "OPERATOR",
     "SYSTEM",
     "Actor",

@@ -4,18 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from scaliyo.application.billing.handlers import billing_handlers
 from scaliyo.application.bus import Handler, Message
+from scaliyo.application.credits.handlers import credit_handlers
+from scaliyo.application.identity.auth_handlers import auth_handlers
+from scaliyo.application.identity.auth_ports import AuthServices
 from scaliyo.application.identity.commands import CreateWorkspace, GetWorkspace
 from scaliyo.application.identity.handlers import CreateWorkspaceHandler, GetWorkspaceHandler
+from scaliyo.application.identity.services import IdentityServices
+from scaliyo.application.identity.workspace_admin_handlers import workspace_admin_handlers
 from scaliyo.application.jobs.handlers import GetJobHandler, ListJobsHandler
 from scaliyo.application.jobs.queries import GetJob, ListJobs
 from scaliyo.application.shared.ports import Clock, IdFactory
 
 
-def build_handlers(*, clock: Clock, ids: IdFactory) -> Mapping[type[Message], Handler]:
-    return {
+def build_handlers(
+    *,
+    clock: Clock,
+    ids: IdFactory,
+    identity: IdentityServices | None = None,
+    auth: AuthServices | None = None,
+) -> Mapping[type[Message], Handler]:
+    """Every handler. The identity handlers need ``identity`` (credentials, mail, the account
+    directory) and the authentication handlers ``auth`` too (attempt limits, the account
+    audit); processes build both in the container, spine-only tests leave them out."""
+    handlers: dict[type[Message], Handler] = {
         CreateWorkspace: CreateWorkspaceHandler(clock, ids),
         GetWorkspace: GetWorkspaceHandler(),
         GetJob: GetJobHandler(),
         ListJobs: ListJobsHandler(),
     }
+    handlers.update(billing_handlers(clock=clock, ids=ids))
+    handlers.update(credit_handlers(clock=clock, ids=ids))
+    if identity is not None:
+        handlers.update(workspace_admin_handlers(clock=clock, ids=ids, services=identity))
+    if identity is not None and auth is not None:
+        handlers.update(auth_handlers(clock=clock, ids=ids, services=identity, auth=auth))
+    return handlers

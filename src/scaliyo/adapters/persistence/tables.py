@@ -20,9 +20,10 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData(
     naming_convention={
@@ -283,9 +284,191 @@ onboarding = Table(
     _tstz("updated_at", default_now=True),
 )
 
+# --- billing and credits --------------------------------------------------------------------
+# Plans are platform data: every workspace reads them (scaliyo_app may only SELECT), operators
+# and the admin console write them. Seeded by migration 0010 where absent.
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("currency", Text, nullable=False, server_default=text("'usd'")),
+    Column("monthly_price_cents", BigInteger, nullable=False),
+    Column("ai_credits", BigInteger, nullable=False),
+    Column("contacts", BigInteger, nullable=True),
+    Column("emails_per_month", BigInteger, nullable=True),
+    Column("emails_per_day", BigInteger, nullable=True),
+    Column("seats", Integer, nullable=True),
+    Column("storage_mb", BigInteger, nullable=True),
+    Column("linkedin_actions_per_day", BigInteger, nullable=True),
+    Column("linkedin_actions_per_month", BigInteger, nullable=True),
+    Column("features", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("public", Boolean, nullable=False, server_default=text("true")),
+    Column("sort_order", Integer, nullable=False, server_default=text("0")),
+    Column("stripe_price_monthly", Text, nullable=True),
+    Column("stripe_price_annual", Text, nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("updated_at", default_now=True),
+    CheckConstraint("code ~ '^[a-z][a-z0-9_-]{1,39}$'", name="code_format"),
+    CheckConstraint(
+        "monthly_price_cents >= 0 AND ai_credits >= 0 AND coalesce(contacts, 0) >= 0 "
+        "AND coalesce(emails_per_month, 0) >= 0 AND coalesce(emails_per_day, 0) >= 0 "
+        "AND coalesce(seats, 0) >= 0 AND coalesce(storage_mb, 0) >= 0 "
+        "AND coalesce(linkedin_actions_per_day, 0) >= 0 "
+        "AND coalesce(linkedin_actions_per_month, 0) >= 0",
+        name="non_negative",
+    ),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("plan_code", Text, ForeignKey("plans.code"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("interval", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    _tstz("current_period_start"),
+    _tstz("current_period_end"),
+    _tstz("trial_end", nullable=True),
+    Column("cancel_at_period_end", Boolean, nullable=False, server_default=text("false")),
+    Column("pending_plan_code", Text, ForeignKey("plans.code"), nullable=True),
+    Column("extra_seats", Integer, nullable=False, server_default=text("0")),
+    _tstz("ended_at", nullable=True),
+    Column("ended_reason", Text, nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("updated_at", default_now=True),
+    CheckConstraint(
+        "status IN ('trialing', 'active', 'past_due', 'canceled', 'incomplete')",
+        name="status_known",
+    ),
+    CheckConstraint("interval IN ('month', 'year')", name="interval_known"),
+    CheckConstraint("source IN ('trial', 'operator', 'stripe')", name="source_known"),
+    CheckConstraint("current_period_end > current_period_start", name="period_order"),
+    CheckConstraint("status <> 'trialing' OR trial_end IS NOT NULL", name="trial_has_end"),
+    CheckConstraint("extra_seats >= 0", name="extra_seats_non_negative"),
+    Index("ix_subscriptions_trial_end", "trial_end", postgresql_where=text("status = 'trialing'")),
+)
+
+# One row per workspace: the buckets of the credit ledger. available = allowance + purchased -
+# reserved, and the CHECK below makes PostgreSQL itself refuse anything that would take it
+# below zero.
+credit_balances = Table(
+    "credit_balances",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("allowance", BigInteger, nullable=False, server_default=text("0")),
+    Column("purchased", BigInteger, nullable=False, server_default=text("0")),
+    Column("reserved", BigInteger, nullable=False, server_default=text("0")),
+    _tstz("period_start", nullable=True),
+    _tstz("period_end", nullable=True),
+    Column("period_granted", BigInteger, nullable=False, server_default=text("0")),
+    Column("period_spent", BigInteger, nullable=False, server_default=text("0")),
+    _tstz("updated_at", default_now=True),
+    CheckConstraint(
+        "allowance >= 0 AND purchased >= 0 AND reserved >= 0 AND period_granted >= 0 "
+        "AND period_spent >= 0",
+        name="buckets_non_negative",
+    ),
+    CheckConstraint("allowance + purchased >= reserved", name="available_non_negative"),
+)
+
+credit_reservations = Table(
+    "credit_reservations",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("operation_id", Text, nullable=False),
+    Column("operation", Text, nullable=False),
+    Column("credits", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'open'")),
+    Column("charged", BigInteger, nullable=True),
+    Column("tokens", BigInteger, nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("expires_at"),
+    _tstz("closed_at", nullable=True),
+    CheckConstraint("credits > 0", name="credits_positive"),
+    CheckConstraint("status IN ('open', 'settled', 'released', 'expired')", name="status_known"),
+    CheckConstraint(
+        "charged IS NULL OR (charged >= 0 AND charged <= credits)",
+        name="charge_within_reservation",
+    ),
+    UniqueConstraint("workspace_id", "operation_id"),
+    Index(
+        "ix_credit_reservations_open_expires_at",
+        "expires_at",
+        postgresql_where=text("status = 'open'"),
+    ),
+)
+
+credit_ledger = Table(
+    "credit_ledger",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("operation_id", Text, nullable=False),
+    Column("operation", Text, nullable=True),
+    Column("reservation_id", UUID(as_uuid=True), nullable=True),
+    Column("tokens", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("actor", Text, nullable=True),
+    _tstz("at", default_now=True),
+    CheckConstraint(
+        "kind IN ('grant', 'top_up', 'expire', 'purchase', 'manual_grant', 'charge')",
+        name="kind_known",
+    ),
+    CheckConstraint("(kind IN ('expire', 'charge')) = (amount < 0) AND amount <> 0", name="sign"),
+    UniqueConstraint("workspace_id", "kind", "operation_id"),
+    Index("ix_credit_ledger_workspace_id_id", "workspace_id", "id"),
+)
+
+# Counters keyed by period (``total``, a day ``2026-11-30`` or a month ``2026-11``): a new
+# period is a new row, so nothing needs resetting; old rows are purged.
+usage_counters = Table(
+    "usage_counters",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("metric", Text, primary_key=True),
+    Column("subject", Text, primary_key=True, server_default=text("''")),
+    Column("period", Text, primary_key=True),
+    Column("used", BigInteger, nullable=False, server_default=text("0")),
+    Column("last_limit", BigInteger, nullable=True),
+    _tstz("updated_at", default_now=True),
+    CheckConstraint("used >= 0", name="used_non_negative"),
+    Index("ix_usage_counters_updated_at", "updated_at"),
+)
+
 # Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).
 TENANT_ROOT_TABLES = {"workspaces": "id"}
 # Tables that belong to no tenant, read and written only by platform paths.
-PLATFORM_TABLES = {"rate_limit_events"}
+PLATFORM_TABLES = {"rate_limit_events", "plans"}
 # Tables of users, who belong to no workspace (no tenant policy; see DESIGN.md).
 USER_TABLES = {"users", "sessions", "auth_tokens"}

@@ -16,9 +16,20 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from scaliyo.adapters.persistence.api_key_repository import SqlApiKeyRepository
 from scaliyo.adapters.persistence.audit_repository import SqlAuditTrail
+from scaliyo.adapters.persistence.auth_token_repository import SqlAuthTokenRepository
+from scaliyo.adapters.persistence.credit_ledger import SqlCreditLedger
+from scaliyo.adapters.persistence.invite_repository import SqlInviteRepository
 from scaliyo.adapters.persistence.job_repository import SqlJobRepository
+from scaliyo.adapters.persistence.membership_repository import SqlMembershipRepository
+from scaliyo.adapters.persistence.onboarding_repository import SqlOnboardingRepository
 from scaliyo.adapters.persistence.outbox_writer import event_row, write_outbox
+from scaliyo.adapters.persistence.plan_repository import SqlPlanRepository
+from scaliyo.adapters.persistence.session_repository import SqlSessionRepository
+from scaliyo.adapters.persistence.subscription_repository import SqlSubscriptionRepository
+from scaliyo.adapters.persistence.usage_counters import SqlUsageLimits
+from scaliyo.adapters.persistence.user_repository import SqlUserRepository
 from scaliyo.adapters.persistence.workspace_repository import SqlWorkspaceRepository
 from scaliyo.domain.shared.events import Event
 from scaliyo.domain.shared.ids import WorkspaceId
@@ -56,6 +67,17 @@ class SqlUnitOfWork:
         self.workspaces = SqlWorkspaceRepository(self.connection)
         self.jobs = SqlJobRepository(self.connection)
         self.audit = SqlAuditTrail(self.connection)
+        self.memberships = SqlMembershipRepository(self.connection)
+        self.invites = SqlInviteRepository(self.connection)
+        self.api_keys = SqlApiKeyRepository(self.connection)
+        self.onboarding = SqlOnboardingRepository(self.connection)
+        self.users = SqlUserRepository(self.connection)
+        self.sessions = SqlSessionRepository(self.connection)
+        self.auth_tokens = SqlAuthTokenRepository(self.connection)
+        self.plans = SqlPlanRepository(self.connection)
+        self.subscriptions = SqlSubscriptionRepository(self.connection)
+        self.credit_ledger = SqlCreditLedger(self.connection)
+        self.limits = SqlUsageLimits(self.connection)
         return self
 
     async def __aexit__(

@@ -17,8 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from scaliyo.adapters.clock import SystemClock
 from scaliyo.adapters.messaging.housekeeping import purge_outbox_and_inbox
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.queue.billing_schedules import (
+    end_due_trials,
+    expire_reservations,
+    grant_due_periods,
+    purge_usage_counters,
+)
 from scaliyo.adapters.queue.brokers import QueueBroker
 from scaliyo.adapters.queue.rate_limit import purge_rate_limit_events
 from scaliyo.adapters.queue.sweeper import sweep_stuck_jobs
@@ -71,6 +78,26 @@ async def sweep_jobs(resources: ScheduleResources) -> None:
     )
 
 
+async def billing_trial_end(resources: ScheduleResources) -> None:
+    """Trials that ran out unpaid end: AI work and sending stop (``trial_ended``)."""
+    await end_due_trials(resources.database, SystemClock())
+
+
+async def billing_period_grants(resources: ScheduleResources) -> None:
+    """Credit periods of trials, annual plans and operator-run plans are granted, once."""
+    await grant_due_periods(resources.database, SystemClock())
+
+
+async def credit_reservation_expiry(resources: ScheduleResources) -> None:
+    """Open credit reservations past their expiry (a crashed worker) are released."""
+    await expire_reservations(resources.database, SystemClock())
+
+
+async def usage_counter_purge(resources: ScheduleResources) -> None:
+    """Counters roll over by period key; old day and month counters are deleted."""
+    await purge_usage_counters(resources.database, SystemClock())
+
+
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "messaging-housekeeping",
@@ -79,6 +106,27 @@ SCHEDULES: tuple[Schedule, ...] = (
         messaging_housekeeping,
     ),
     Schedule("jobs-sweep", "* * * * *", "scaliyo.schedules.sweep_jobs", sweep_jobs),
+    Schedule(
+        "billing-trial-end", "*/5 * * * *", "scaliyo.schedules.billing_trial_end", billing_trial_end
+    ),
+    Schedule(
+        "billing-period-grants",
+        "*/5 * * * *",
+        "scaliyo.schedules.billing_period_grants",
+        billing_period_grants,
+    ),
+    Schedule(
+        "credit-reservation-expiry",
+        "* * * * *",
+        "scaliyo.schedules.credit_reservation_expiry",
+        credit_reservation_expiry,
+    ),
+    Schedule(
+        "usage-counter-purge",
+        "17 3 * * *",
+        "scaliyo.schedules.usage_counter_purge",
+        usage_counter_purge,
+    ),
 )
 
 

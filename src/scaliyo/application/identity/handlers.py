@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from scaliyo.application.billing.trials import start_trial
 from scaliyo.application.bus import Context
 from scaliyo.application.identity.commands import CreateWorkspace, GetWorkspace, WorkspaceView
 from scaliyo.application.identity.ports import IdentityUnitOfWork
@@ -24,7 +25,9 @@ class CreateWorkspaceHandler:
     - the workspace id is a new UUIDv7, and the transaction is scoped to it before the insert,
       so row-level security admits the row and nothing of another tenant is visible;
     - ``WorkspaceCreated`` is written to the outbox, and an audit entry naming the actor to the
-      audit log, in the same transaction.
+      audit log, in the same transaction;
+    - the workspace starts its 14-day trial (Starter, its credits granted) in the same
+      transaction (``application/billing/trials.start_trial``).
     """
 
     def __init__(self, clock: Clock, ids: IdFactory) -> None:
@@ -39,6 +42,7 @@ class CreateWorkspaceHandler:
         )
         await uow.scope_to(workspace.id)
         await uow.workspaces.add(workspace)
+        await start_trial(uow, workspace.id, workspace.created_at)
         uow.record(
             WorkspaceCreated(
                 workspace_id=workspace.id, aggregate_id=workspace.id, name=workspace.name

@@ -9,6 +9,11 @@ from scaliyo.domain.shared.errors import FieldError, ValidationFailed
 MAX_EMAIL_LENGTH = 254
 
 
+class InvalidEmail(ValidationFailed):
+    code = "invalid_email"
+    title = "The email address is not valid"
+
+
 def normalize_email(raw: str, *, field: str = "email") -> str:
     """The address as we store and compare it: trimmed, IDNA-normalised, case-folded.
 
@@ -31,5 +36,5 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors=[FieldError(field, "invalid_email", message)])
+def _invalid(field: str, message: str) -> InvalidEmail:
+    return InvalidEmail(message, errors=[FieldError(field, "invalid_email", message)])

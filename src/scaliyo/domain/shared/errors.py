@@ -84,3 +84,15 @@ class WorkspaceRequired(DomainError):
     code = "workspace_required"
     kind = ErrorKind.INVALID
     title = "This request acts within a workspace, and none was given"
+
+
+class RateLimited(DomainError):
+    """Too many attempts in a window; ``retry_after_seconds`` says when one more fits."""
+
+    code = "rate_limited"
+    kind = ErrorKind.LIMIT
+    title = "Too many attempts; try again later"
+
+    def __init__(self, retry_after_seconds: int, detail: str | None = None) -> None:
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+        super().__init__(detail or f"Try again in {self.retry_after_seconds} seconds.")

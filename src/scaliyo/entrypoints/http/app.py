@@ -21,7 +21,19 @@ from litestar.types import ControllerRouterHandler
 from scaliyo.adapters.logging import get_logger
 from scaliyo.adapters.metrics import HttpMetrics
 from scaliyo.entrypoints.container import providers as process_providers
-from scaliyo.entrypoints.http.controllers import health, jobs, workspace
+from scaliyo.entrypoints.http.controllers import (
+    api_keys,
+    auth,
+    billing,
+    credits,
+    health,
+    invites,
+    jobs,
+    me,
+    members,
+    onboarding,
+    workspace,
+)
 from scaliyo.entrypoints.http.problems import exception_handlers
 from scaliyo.entrypoints.http.providers import HttpProvider
 from scaliyo.entrypoints.http.readiness import Readiness
@@ -35,7 +47,18 @@ JSON_BODY_LIMIT = 1024 * 1024
 def api_router() -> Router:
     return Router(
         path=API_PREFIX,
-        route_handlers=[*jobs.route_handlers, *workspace.route_handlers],
+        route_handlers=[
+            *auth.route_handlers,
+            *jobs.route_handlers,
+            *workspace.route_handlers,
+            *me.route_handlers,
+            *members.route_handlers,
+            *invites.route_handlers,
+            *api_keys.route_handlers,
+            *onboarding.route_handlers,
+            *billing.route_handlers,
+            *credits.route_handlers,
+        ],
     )
 
 

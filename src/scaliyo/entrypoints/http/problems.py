@@ -5,7 +5,7 @@ snake_case), ``detail``, ``request_id`` and, for validation, ``errors: [{field, 
 message}]``. Rules:
 - a ``DomainError`` answers the status of its kind (invalid 422, not_found 404, conflict 409,
   forbidden 403, unauthenticated 401, limit 409, unavailable 503) unless a subclass is registered
-  here with another status (``register_status``);
+  here with another status (``register_status``); ``RateLimited`` is 429 with ``Retry-After``;
 - Litestar's validation errors answer 422 ``validation_failed`` with the field paths; a body that
   is not JSON answers 400 ``malformed_json``;
 - unknown routes 404 ``route_not_found``, wrong methods 405 ``method_not_allowed`` (with
@@ -34,7 +34,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from scaliyo.adapters.logging import get_logger
-from scaliyo.domain.shared.errors import DomainError, ErrorKind
+from scaliyo.domain.shared.errors import DomainError, ErrorKind, RateLimited
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://scaliyo.dev/problems/"
@@ -51,7 +51,7 @@ KIND_STATUS: dict[ErrorKind, int] = {
     ErrorKind.UNAVAILABLE: 503,
 }
 
-_STATUS_OVERRIDES: dict[type[DomainError], int] = {}
+_STATUS_OVERRIDES: dict[type[DomainError], int] = {RateLimited: 429}
 
 # Codes for Litestar's own HTTP errors, by status.
 _HTTP_CODES: dict[int, tuple[str, str]] = {
@@ -90,6 +90,7 @@ _RESPONSE_DESCRIPTIONS = {
     401: "Authentication is required",
     404: "Not found (also a resource of another workspace)",
     422: "The input is not valid; `errors` names the fields",
+    429: "Too many attempts; `Retry-After` says how many seconds to wait",
 }
 
 
@@ -162,6 +163,9 @@ def request_id_of(request: Request) -> str | None:
 def domain_error_handler(request: Request, error: DomainError) -> Response[bytes]:
     status = status_of(error)
     errors = [FieldProblem(field=e.field, code=e.code, message=e.message) for e in error.errors]
+    headers = None
+    if isinstance(error, RateLimited):
+        headers = {"Retry-After": str(error.retry_after_seconds)}
     return problem_response(
         request,
         status=status,
@@ -169,6 +173,7 @@ def domain_error_handler(request: Request, error: DomainError) -> Response[bytes
         title=error.title,
         detail=error.detail,
         errors=errors if status == 422 or errors else None,
+        headers=headers,
     )
 
 

@@ -1,0 +1,71 @@
+"""Text rules of lead fields: white-space folding, length limits, and the folded form used to
+compare names case-, accent- and white-space-insensitively."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from scaliyo.domain.leads.errors import invalid
+from scaliyo.domain.shared.text import clean_name, has_control_characters
+
+NAME_MAX = 255  # first/last name, title, company, city, industry
+URL_MAX = 2048
+EMAIL_MAX = 254
+PHONE_MAX = 64
+TAG_MAX = 64
+CUSTOM_TEXT_MAX = 2000
+
+
+def clean_text(raw: object, *, field: str, max_length: int = NAME_MAX) -> str | None:
+    """Trimmed, NFC, inner white space folded to one space; ``None`` when blank.
+
+    Refuses non-text (``invalid_type``), text longer than ``max_length`` after folding
+    (``too_long``) and control characters (``invalid_characters``).
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise invalid(field, "invalid_type", "Expected text.")
+    cleaned = clean_name(raw)
+    if not cleaned:
+        return None
+    if len(cleaned) > max_length:
+        raise invalid(field, "too_long", f"At most {max_length} characters.")
+    if has_control_characters(cleaned):
+        raise invalid(field, "invalid_characters", "Control characters are not allowed.")
+    return cleaned
+
+
+def raw_text(raw: object, *, field: str, max_length: int) -> str | None:
+    """Trimmed text for fields parsed further (emails, URLs, phones): refuses what is too long
+    before any parsing, so a 10,000-character cell costs nothing."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise invalid(field, "invalid_type", "Expected text.")
+    if len(raw) > max_length + 64:  # generous for surrounding blanks; checked exactly below
+        raise invalid(field, "too_long", f"At most {max_length} characters.")
+    stripped = raw.strip()
+    if not stripped:
+        return None
+    if len(stripped) > max_length:
+        raise invalid(field, "too_long", f"At most {max_length} characters.")
+    return stripped
+
+
+def _fold_once(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(value: str) -> str:
+    """Case-, accent- and white-space-insensitive form: casefold, NFKD, combining marks
+    removed, white space folded. Repeated until stable (at most a few rounds), so that
+    ``fold(fold(x)) == fold(x)``."""
+    current = " ".join(value.split())
+    for _ in range(4):
+        folded = " ".join(_fold_once(current).split())
+        if folded == current:
+            break
+        current = folded
+    return current
