@@ -466,6 +466,25 @@ usage_counters = Table(
     Index("ix_usage_counters_updated_at", "updated_at"),
 )
 
+# Idempotency-Key records of creating and charging POSTs, kept 24 h per workspace.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", Text, primary_key=True),
+    Column("fingerprint", Text, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("response", JSONB, nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("completed_at", nullable=True),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
 # Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).
 TENANT_ROOT_TABLES = {"workspaces": "id"}
 # Tables that belong to no tenant, read and written only by platform paths.

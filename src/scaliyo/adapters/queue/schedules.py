@@ -20,6 +20,7 @@ from datetime import timedelta
 from scaliyo.adapters.clock import SystemClock
 from scaliyo.adapters.messaging.housekeeping import purge_outbox_and_inbox
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.idempotency_store import purge_idempotency_keys
 from scaliyo.adapters.queue.billing_schedules import (
     end_due_trials,
     expire_reservations,
@@ -60,12 +61,14 @@ class Schedule:
 
 
 async def messaging_housekeeping(resources: ScheduleResources) -> None:
-    """Sent outbox rows, old inbox rows and old rate-limit starts are deleted."""
+    """Sent outbox rows, old inbox rows, old rate-limit starts and Idempotency-Key records past
+    their 24 hours are deleted."""
     system = resources.database.system
     deleted = await purge_outbox_and_inbox(system)
     deleted["rate_limit_events"] = await purge_rate_limit_events(
         system, older_than=RATE_LIMIT_EVENTS_RETENTION
     )
+    deleted["idempotency_keys"] = await purge_idempotency_keys(system, SystemClock().now())
     log.info("housekeeping done", extra={"deleted": deleted})
 
 

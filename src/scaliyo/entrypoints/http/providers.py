@@ -11,6 +11,7 @@ from litestar import Request
 from scaliyo.adapters.metrics import HttpMetrics
 from scaliyo.adapters.persistence.credential_activity import SqlCredentialActivity
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.idempotency_store import IdempotencyStore
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import ANONYMOUS, Context
 from scaliyo.application.identity.authentication import (
@@ -27,6 +28,7 @@ from scaliyo.entrypoints.http.auth import (
     RequestAuthenticator,
     request_extras,
 )
+from scaliyo.entrypoints.http.idempotency import Idempotency
 from scaliyo.entrypoints.http.problems import request_id_of
 from scaliyo.entrypoints.http.readiness import NatsLink, Readiness
 
@@ -56,6 +58,10 @@ class HttpProvider(Provider):
     @provide(scope=Scope.APP)
     def readiness(self, database: Database, nats: NatsLink) -> Readiness:
         return Readiness(database, nats)
+
+    @provide(scope=Scope.APP)
+    def idempotency(self, database: Database, clock: Clock) -> Idempotency:
+        return Idempotency(IdempotencyStore(database.app), clock)
 
     @provide(scope=Scope.APP)
     def metrics(self) -> HttpMetrics:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import delete, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from scaliyo.application.bus import Bus, Context
@@ -23,6 +23,7 @@ from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from scaliyo.domain.identity.members import InviteRole
 from scaliyo.domain.identity.tokens import InvalidToken
 from scaliyo.entrypoints.http.auth import OptionalContext
+from scaliyo.entrypoints.http.idempotency import Idempotency
 from scaliyo.entrypoints.http.problems import (
     WORKSPACE_ROUTE_PROBLEMS,
     problem_responses,
@@ -54,9 +55,18 @@ class AcceptInviteBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
 )
 @inject
 async def create_invite(
-    data: JSONBody[CreateInviteBody], bus: FromDishka[Bus], context: FromDishka[Context]
-) -> InviteView:
-    return await bus.execute(CreateInvite(email=data.email, role=data.role.value), context)
+    request: Request,
+    data: JSONBody[CreateInviteBody],
+    bus: FromDishka[Bus],
+    context: FromDishka[Context],
+    idempotency: FromDishka[Idempotency],
+) -> Response[InviteView]:
+    """Accepts ``Idempotency-Key``: a retry with the same key and body invites once."""
+    return await idempotency.run(
+        request,
+        context,
+        lambda: bus.execute(CreateInvite(email=data.email, role=data.role.value), context),
+    )
 
 
 @get(
