@@ -74,8 +74,10 @@ CASEABLE = st.characters(categories=["Lu", "Ll", "Nd"], max_codepoint=0x24F).fil
 )
 NAME_WORDS = st.text(alphabet=CASEABLE, min_size=1, max_size=8)
 NAMES = st.lists(NAME_WORDS, min_size=1, max_size=3).map(" ".join)
-SLUGS = st.text(
-    alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-éöü"), min_size=1, max_size=20
+SLUGS = st.builds(
+    "{}{}".format,
+    st.sampled_from("abcxyz019éö"),
+    st.text(alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-éöü"), max_size=20),
 )
 DOMAINS = st.builds(
     "{}.{}".format,

@@ -54,6 +54,8 @@ def _e164(value: str, country: str | None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > 16:  # E.164 allows 15 digits; lenient metadata can read longer numbers
+        return None
     # Degenerate inputs with leading zeros (all zeros) can format to an E.164 string that
     # reads back as another number; those stay digits, so normalising twice changes nothing.
     if number.italian_leading_zero and value != e164 and _e164(e164, None) != e164:

@@ -172,10 +172,13 @@ def normalise_linkedin_url(raw: object, *, field: str = "linkedin_url") -> str |
 
 
 def _slug(raw: str, *, field: str, code: str, message: str) -> str:
-    if _PLAIN_SLUG.fullmatch(raw):  # the common case, and already what the long way gives
-        return raw.lower()
-    slug = _stable(lambda s: unicodedata.normalize("NFC", percent_decode(s)).lower(), raw)
-    if not slug or not all(_slug_char(ch) for ch in slug):
+    if _PLAIN_SLUG.fullmatch(raw):  # the common case: the long way gives the same
+        slug = raw.lower()
+    else:
+        slug = _stable(lambda s: unicodedata.normalize("NFC", percent_decode(s)).lower(), raw)
+        if not all(_slug_char(ch) for ch in slug):
+            raise invalid(field, code, message)
+    if not any(ch.isalnum() for ch in slug):  # "/in/..", "/in/-"
         raise invalid(field, code, message)
     return slug
 
