@@ -288,6 +288,15 @@ def get_workspace(urls: dict, email: str) -> httpx.Response:
         return client.get("/api/v1/workspace")
 
 
+def open_billing_portal(urls: dict, email: str) -> httpx.Response:
+    """Sign in as ``email`` (an owner) and open the billing portal."""
+    with httpx.Client(base_url=urls["api_url"], timeout=10) as client:
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": DEV_PASSWORD})
+        assert login.status_code == 200, login.text
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        return client.post("/api/v1/billing/portal", headers=csrf)
+
+
 @pytest.fixture
 def dev_data() -> Iterator[Path]:
     data = Path(tempfile.mkdtemp(prefix="sd-", dir="/tmp"))  # short: PostgreSQL's socket is here
@@ -323,6 +332,11 @@ def test_the_dev_stack_starts_serves_restarts_children_stops_cleanly_and_keeps_i
         assert response.status_code == 200, response.text
         assert response.json()["id"] == workspace_id
         assert response.json()["name"] == "Acme Dev"
+
+        # without a Stripe key the stack pays through the offline stand-in, which says so
+        portal = open_billing_portal(urls, email)
+        assert portal.status_code == 200, portal.text
+        assert portal.json()["provider"] == "offline" and "portal=offline" in portal.json()["url"]
 
         # a child killed with SIGKILL is reported and comes back
         old_worker = first.pids()["children"]["worker"]["pid"]

@@ -64,6 +64,11 @@ async def test_signup_to_logout_over_http(settings, tmp_path):
         assert len(body["workspaces"]) == 1 and body["workspaces"][0]["role"] == "owner"
         workspace = body["current_workspace"]
         assert workspace == body["workspaces"][0]
+
+        # a signed-up workspace starts on its trial: Starter's limits and 1,000 credits
+        subscription = (await client.get("/api/v1/billing/subscription")).json()
+        assert (subscription["plan"]["code"], subscription["status"]) == ("starter", "trialing")
+        assert (await client.get("/api/v1/credits")).json()["available"] == 1000
         assert body["onboarding"] == {"current_step": 1, "completed": False}
 
         refused = await client.put(

@@ -129,6 +129,7 @@ async def test_schedules_have_fixed_ids_and_the_worker_registers_the_tasks_the_s
             "scaliyo.schedules.credit_reservation_expiry",
         ),
         "usage-counter-purge": ("17 3 * * *", "scaliyo.schedules.usage_counter_purge"),
+        "leads-purge": ("41 * * * *", "scaliyo.schedules.leads_purge"),
     }
     scheduler = build_scheduler(settings)
     (source,) = scheduler.sources

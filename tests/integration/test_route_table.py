@@ -20,11 +20,17 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
-from scaliyo.adapters.ids import new_id
+from scaliyo.adapters.ids import UuidV7Factory, new_id
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.application.identity.workspace_admin import CreateApiKey, CreateInvite
 from scaliyo.application.identity.workspace_ports import FixedSeats
+from scaliyo.application.leads.filters import LeadFilter
+from scaliyo.application.leads.ports import Segment
+from scaliyo.application.leads.workspace_data import pipeline_of
 from scaliyo.domain.jobs.job import Job, Queue
+from scaliyo.domain.leads.attributes import LeadSource
+from scaliyo.domain.leads.lead import Lead, LeadId
+from scaliyo.domain.leads.profile import LeadInput, normalise_lead
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
@@ -54,6 +60,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/password-reset/confirm"),
     ("POST", "/api/v1/invites/accept"),
     ("GET", "/api/v1/billing/plans"),  # the pricing page
+    ("POST", "/api/v1/webhooks/stripe"),  # authenticated by its Stripe-Signature instead
 }
 
 # Path parameters that are not ids of a workspace's objects.
@@ -69,6 +76,16 @@ BODIES: dict[tuple[str, str], object] = {
     ("POST", "/api/v1/api-keys"): {"name": "route table"},
     ("PUT", "/api/v1/onboarding/{step}"): {"role": "founder", "team_size": "1"},
     ("POST", "/api/v1/auth/logout"): {},
+    ("POST", "/api/v1/billing/checkout"): {"plan": "growth", "interval": "month"},
+    ("POST", "/api/v1/leads"): {"email": "route.table@example.com"},
+    ("PATCH", "/api/v1/leads/{lead_id}"): {"title": "Route table"},
+    ("POST", "/api/v1/leads/bulk"): {"action": "tag", "ids": [str(uuid4())], "tags": ["route"]},
+    ("POST", "/api/v1/segments"): {"name": "Route table"},
+    ("PATCH", "/api/v1/segments/{segment_id}"): {"name": "Renamed"},
+    ("POST", "/api/v1/pipeline/stages"): {"name": "Route table", "color": "#123456"},
+    ("PATCH", "/api/v1/pipeline/stages/{stage_id}"): {"name": "Renamed"},
+    ("PUT", "/api/v1/settings/icp"): {"titles": ["Route table"]},
+    ("PUT", "/api/v1/settings/custom-fields"): {"fields": []},
 }
 # Required query parameters, likewise.
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
@@ -173,6 +190,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         await uow.jobs.add(job)
         await uow.commit()
     session_a = await insert_session(owner_engine, a["owner"], ws_a)
+    lead, segment, stage = await lead_objects(database, ws_a)
 
     # Workspace B: its owner signs in with a session (cookie + CSRF token).
     email_b = f"owner-b-{new_id().hex[-10:]}@example.com"
@@ -187,6 +205,9 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         "invite_id": lambda: invite.id,
         "api_key_id": lambda: key.id,
         "session_id": lambda: str(session_a),
+        "lead_id": lambda: str(lead),
+        "segment_id": lambda: str(segment),
+        "stage_id": lambda: str(stage),
     }
     routes = [(m, p, b) for m, p, b in route_table(app) if set(path_params(p)) - NOT_IDS]
     assert len(routes) >= 6
@@ -210,7 +231,10 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
                     " (SELECT revoked_at IS NULL FROM invites WHERE id = :i),"
                     " (SELECT revoked_at IS NULL FROM api_keys WHERE id = :k),"
                     " (SELECT revoked_at IS NULL FROM sessions WHERE id = :s),"
-                    " (SELECT count(*) FROM jobs WHERE id = :j)"
+                    " (SELECT count(*) FROM jobs WHERE id = :j),"
+                    " (SELECT title IS NULL AND deleted_at IS NULL FROM leads WHERE id = :l),"
+                    " (SELECT name FROM lead_segments WHERE id = :sg),"
+                    " (SELECT name FROM pipeline_stages WHERE id = :st)"
                 ),
                 {
                     "ws": ws_a,
@@ -219,7 +243,39 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
                     "k": UUID(key.id),
                     "s": session_a,
                     "j": job.id,
+                    "l": lead,
+                    "sg": segment,
+                    "st": stage,
                 },
             )
         ).one()
-    assert tuple(state) == ("member", True, True, True, 1)
+    assert tuple(state) == ("member", True, True, True, 1, True, "A's segment", "New")
+
+
+async def lead_objects(database, workspace_id: UUID) -> tuple[UUID, UUID, UUID]:
+    """A lead, a segment and the first pipeline stage of a workspace (written directly: the
+    workspace was made without a plan, and these are only targets here)."""
+    ids = UuidV7Factory()
+    now = datetime.now(UTC)
+    async with SqlUnitOfWork(database.app, WorkspaceId(workspace_id)) as uow:
+        pipeline = await pipeline_of(uow, ids)
+        lead, _ = Lead.create(
+            id=LeadId(ids.new()),
+            workspace_id=WorkspaceId(workspace_id),
+            profile=normalise_lead(LeadInput(email="route.a@example.com")),
+            source=LeadSource.MANUAL,
+            pipeline=pipeline,
+            now=now,
+        )
+        await uow.leads.add(lead)
+        segment = Segment(
+            id=ids.new(),
+            name="A's segment",
+            filters=LeadFilter(),
+            created_by=None,
+            created_at=now,
+            updated_at=now,
+        )
+        await uow.segments.add(segment)
+        await uow.commit()
+    return lead.id, segment.id, pipeline.first.id

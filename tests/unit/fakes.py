@@ -29,6 +29,7 @@ from scaliyo.domain.jobs.job import Job
 from scaliyo.domain.shared.events import Event
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
 from tests.unit.billing_fakes import attach_billing, commit_billing
+from tests.unit.lead_fakes import InMemoryPipelines
 
 
 class FixedClock:
@@ -314,6 +315,7 @@ class FakeUnitOfWork:
         self.workspaces = _Workspaces(self)
         self.jobs = _Jobs(self)
         self.audit = _Audit(self)
+        self.pipeline = InMemoryPipelines()
         attach_billing(self)
 
     async def scope_to(self, workspace_id: WorkspaceId) -> None:

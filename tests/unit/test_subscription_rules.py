@@ -248,8 +248,14 @@ class SubscriptionMachine(RuleBasedStateMachine):
         assert sub.pending_plan_code is None or sub.status in PAID
         access = sub.access(self.now)
         assert access.ai == access.sending == (access.blocked is None)
-        if sub.status in PAID:
+        grace_end = sub.grace_ends_at
+        if sub.status is SubscriptionStatus.ACTIVE or (
+            sub.status is SubscriptionStatus.PAST_DUE and grace_end and self.now < grace_end
+        ):
             assert access.ai
+        if sub.status is SubscriptionStatus.PAST_DUE and grace_end and self.now >= grace_end:
+            assert access.blocked == "payment_overdue"
+        if sub.status in PAID:
             period = sub.credit_period(self.now)
             assert period is not None and period[0] < period[1]
         if sub.status is SubscriptionStatus.CANCELED:

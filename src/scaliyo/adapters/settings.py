@@ -25,6 +25,30 @@ class SettingsError(ValueError):
     """A variable is missing or malformed; the message names it."""
 
 
+class Secret:
+    """A secret setting (an API key, a signing secret): its repr and str never show it, so a
+    logged or printed Settings leaks nothing. ``reveal()`` is for the one adapter that uses it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
 class Environment(StrEnum):
     DEV = "dev"
     TEST = "test"
@@ -65,6 +89,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Reverse proxies in front of the API whose X-Forwarded-For entries are trusted: the client
     # IP (rate limits, audit) is the entry this many hops from the right. 0: the peer address.
     trusted_proxy_hops: int = 0
+    # Stripe: without an API key the offline payments stand-in runs (checkout completes at once
+    # and says so); without a webhook secret POST /api/v1/webhooks/stripe refuses every request.
+    stripe_api_key: Secret | None = None
+    stripe_webhook_secret: Secret | None = None
+    # Where the Stripe SDK sends requests (a local fake or stripe-mock in tests).
+    stripe_api_base: str | None = None
+    stripe_timeout_seconds: int = 20
+    stripe_max_retries: int = 2
+    # Our billing page, where checkout and the billing portal send the user back.
+    billing_return_url: str | None = None
+
+    def billing_page(self) -> str:
+        return self.billing_return_url or f"http://{self.host}:{self.port}/billing"
 
     def require_database(self) -> str:
         if not self.database_url and not self.app_database_url:
@@ -125,6 +162,8 @@ _INT_FIELDS = {
     "SCALIYO_RELAY_BATCH_SIZE": ("relay_batch_size", 1, 10_000),
     "SCALIYO_RELAY_MAX_PENDING": ("relay_max_pending", 1, 10_000),
     "SCALIYO_TRUSTED_PROXY_HOPS": ("trusted_proxy_hops", 0, 10),
+    "SCALIYO_STRIPE_TIMEOUT_SECONDS": ("stripe_timeout_seconds", 1, 120),
+    "SCALIYO_STRIPE_MAX_RETRIES": ("stripe_max_retries", 0, 10),
 }
 _URL_FIELDS = {
     "DATABASE_URL": "database_url",
@@ -182,6 +221,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError("SCALIYO_SYSTEM_MAIL_FROM must be an address like Scaliyo <a@b.c>.")
         values["system_mail_from"] = sender
 
+    values.update(_stripe_settings(env))
+
     if host := env.get("SCALIYO_HOST"):
         values["host"] = host
     if data_dir := env.get("SCALIYO_DATA_DIR"):
@@ -197,6 +238,36 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"SCALIYO_LOG_FORMAT must be json or console, got {fmt!r}.")
         values["log_format"] = fmt
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _stripe_settings(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if key := env.get("SCALIYO_STRIPE_API_KEY", "").strip():
+        # Secret (sk_) or restricted (rk_) keys; a publishable key (pk_) cannot act server-side.
+        if not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")) or any(
+            ch.isspace() for ch in key
+        ):
+            raise SettingsError(
+                "SCALIYO_STRIPE_API_KEY must be a secret or restricted Stripe key "
+                "(sk_test_…, sk_live_…, rk_…), not a publishable one."
+            )
+        values["stripe_api_key"] = Secret(key)
+    if secret := env.get("SCALIYO_STRIPE_WEBHOOK_SECRET", "").strip():
+        if not secret.startswith("whsec_") or any(ch.isspace() for ch in secret):
+            raise SettingsError(
+                "SCALIYO_STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…)."
+            )
+        values["stripe_webhook_secret"] = Secret(secret)
+    for name, field in (
+        ("SCALIYO_STRIPE_API_BASE", "stripe_api_base"),
+        ("SCALIYO_BILLING_RETURN_URL", "billing_return_url"),
+    ):
+        if raw := env.get(name, "").strip():
+            parts = urlsplit(raw)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                raise SettingsError(f"{name} must be an http:// or https:// URL, got {raw!r}.")
+            values[field] = raw.rstrip("/") if field == "stripe_api_base" else raw
+    return values
 
 
 def _smtp_url(raw: str) -> str:

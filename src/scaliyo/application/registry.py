@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scaliyo.application.billing.handlers import billing_handlers
+from scaliyo.application.billing.payment_handlers import PaymentLinks, payment_handlers
+from scaliyo.application.billing.payments import Payments
 from scaliyo.application.bus import Handler, Message
 from scaliyo.application.credits.handlers import credit_handlers
 from scaliyo.application.identity.auth_handlers import auth_handlers
@@ -15,6 +17,7 @@ from scaliyo.application.identity.services import IdentityServices
 from scaliyo.application.identity.workspace_admin_handlers import workspace_admin_handlers
 from scaliyo.application.jobs.handlers import GetJobHandler, ListJobsHandler
 from scaliyo.application.jobs.queries import GetJob, ListJobs
+from scaliyo.application.leads.handlers import lead_handlers
 from scaliyo.application.shared.ports import Clock, IdFactory
 
 
@@ -24,10 +27,14 @@ def build_handlers(
     ids: IdFactory,
     identity: IdentityServices | None = None,
     auth: AuthServices | None = None,
+    payments: Payments | None = None,
+    payment_links: PaymentLinks | None = None,
 ) -> Mapping[type[Message], Handler]:
     """Every handler. The identity handlers need ``identity`` (credentials, mail, the account
     directory) and the authentication handlers ``auth`` too (attempt limits, the account
-    audit); processes build both in the container, spine-only tests leave them out."""
+    audit); processes build both in the container, spine-only tests leave them out. The
+    payment handlers (checkout, portal, invoices, provider events) need ``payments`` and the
+    links back to our billing page."""
     handlers: dict[type[Message], Handler] = {
         CreateWorkspace: CreateWorkspaceHandler(clock, ids),
         GetWorkspace: GetWorkspaceHandler(),
@@ -36,6 +43,9 @@ def build_handlers(
     }
     handlers.update(billing_handlers(clock=clock, ids=ids))
     handlers.update(credit_handlers(clock=clock, ids=ids))
+    handlers.update(lead_handlers(clock=clock, ids=ids))
+    if payments is not None and payment_links is not None:
+        handlers.update(payment_handlers(clock=clock, payments=payments, links=payment_links))
     if identity is not None:
         handlers.update(workspace_admin_handlers(clock=clock, ids=ids, services=identity))
     if identity is not None and auth is not None:

@@ -13,13 +13,21 @@ from scaliyo.adapters.crypto.passwords import Argon2PasswordHasher
 from scaliyo.adapters.crypto.tokens import RandomTokens
 from scaliyo.adapters.email.system_mail import DevOutboxMailer, SmtpMailer
 from scaliyo.adapters.ids import UuidV7Factory
+from scaliyo.adapters.payments.offline import OfflinePayments
+from scaliyo.adapters.payments.stripe_payments import StripePayments
+from scaliyo.adapters.payments.stripe_webhooks import StripeWebhookVerifier
 from scaliyo.adapters.persistence.account_audit import SqlAccountAudit
 from scaliyo.adapters.persistence.account_directory import SqlAccountDirectory
 from scaliyo.adapters.persistence.attempt_limiter import PostgresAttemptLimiter
 from scaliyo.adapters.persistence.credit_accounts import SqlCreditAccounts
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.payment_routing import SqlPaymentRouting
+from scaliyo.adapters.persistence.plan_seats import PlanSeats
 from scaliyo.adapters.persistence.unit_of_work import unit_of_work_factory
 from scaliyo.adapters.settings import Environment, Settings, load_settings
+from scaliyo.application.billing.payment_handlers import PaymentLinks
+from scaliyo.application.billing.payments import PaymentRouting, Payments
+from scaliyo.application.billing.webhooks import PaymentWebhooks
 from scaliyo.application.bus import Bus, default_middleware
 from scaliyo.application.credits.ports import CreditAccounts
 from scaliyo.application.identity.auth_ports import (
@@ -32,7 +40,7 @@ from scaliyo.application.identity.authentication import CredentialDirectory
 from scaliyo.application.identity.ports import AccountDirectory
 from scaliyo.application.identity.security import PasswordHasher, SecretTokens, SystemMailer
 from scaliyo.application.identity.services import AppLinks, IdentityServices
-from scaliyo.application.identity.workspace_ports import SeatPolicy, StarterSeats
+from scaliyo.application.identity.workspace_ports import SeatPolicy
 from scaliyo.application.registry import build_handlers
 from scaliyo.application.shared.ports import Clock, IdFactory
 
@@ -79,9 +87,18 @@ class CoreProvider(Provider):
         ids: IdFactory,
         identity: IdentityServices,
         auth: AuthServices,
+        payments: Payments,
+        links: PaymentLinks,
     ) -> Bus:
         return Bus(
-            build_handlers(clock=clock, ids=ids, identity=identity, auth=auth),
+            build_handlers(
+                clock=clock,
+                ids=ids,
+                identity=identity,
+                auth=auth,
+                payments=payments,
+                payment_links=links,
+            ),
             unit_of_work_factory(database.app),
             default_middleware(),
         )
@@ -111,8 +128,8 @@ class IdentityProvider(Provider):
         return DevOutboxMailer(settings.data_dir / "outbox", settings.system_mail_from)
 
     @provide
-    def seats(self) -> SeatPolicy:
-        return StarterSeats()
+    def seats(self, database: Database) -> SeatPolicy:
+        return PlanSeats(database.app)
 
     @provide
     def credential_directory(self, database: Database) -> CredentialDirectory:
@@ -169,8 +186,46 @@ class IdentityProvider(Provider):
         )
 
 
+class PaymentsProvider(Provider):
+    """Stripe when ``SCALIYO_STRIPE_API_KEY`` is set, else the offline stand-in (which says so);
+    webhook verification with ``SCALIYO_STRIPE_WEBHOOK_SECRET`` (none: every webhook refused)."""
+
+    scope = Scope.APP
+
+    @provide
+    async def payments(self, settings: Settings, clock: Clock) -> AsyncIterator[Payments]:
+        if settings.stripe_api_key is None:
+            yield OfflinePayments(clock)
+            return
+        stripe_payments = StripePayments(
+            settings.stripe_api_key.reveal(),
+            api_base=settings.stripe_api_base,
+            timeout_seconds=settings.stripe_timeout_seconds,
+            max_retries=settings.stripe_max_retries,
+        )
+        yield stripe_payments
+        await stripe_payments.close()
+
+    @provide
+    def links(self, settings: Settings) -> PaymentLinks:
+        return PaymentLinks(return_url=settings.billing_page())
+
+    @provide
+    def routing(self, database: Database) -> PaymentRouting:
+        return SqlPaymentRouting(database.system)
+
+    @provide
+    def webhook_verifier(self, settings: Settings) -> StripeWebhookVerifier:
+        secret = settings.stripe_webhook_secret
+        return StripeWebhookVerifier(None if secret is None else secret.reveal())
+
+    @provide
+    def webhooks(self, bus: Bus, routing: PaymentRouting, payments: Payments) -> PaymentWebhooks:
+        return PaymentWebhooks(bus, routing, payments.provider)
+
+
 def providers(settings: Settings | None = None) -> list[Provider]:
-    return [SettingsProvider(settings), CoreProvider(), IdentityProvider()]
+    return [SettingsProvider(settings), CoreProvider(), IdentityProvider(), PaymentsProvider()]
 
 
 def build_container(*extra: Provider, settings: Settings | None = None) -> AsyncContainer:

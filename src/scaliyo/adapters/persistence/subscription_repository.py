@@ -35,6 +35,7 @@ def subscription_from_row(row: Row[Any]) -> Subscription:
         extra_seats=row.extra_seats,
         ended_at=row.ended_at,
         ended_reason=None if row.ended_reason is None else EndReason(row.ended_reason),
+        past_due_since=row.past_due_since,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -56,6 +57,7 @@ def _values(subscription: Subscription) -> dict[str, Any]:
         "ended_reason": None
         if subscription.ended_reason is None
         else subscription.ended_reason.value,
+        "past_due_since": subscription.past_due_since,
         "updated_at": subscription.updated_at,
     }
 

@@ -14,10 +14,12 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -344,6 +346,9 @@ subscriptions = Table(
     Column("ended_reason", Text, nullable=True),
     _tstz("created_at", default_now=True),
     _tstz("updated_at", default_now=True),
+    # When a past-due subscription fell past due: its grace period runs from here (0020).
+    _tstz("past_due_since", nullable=True),
+    CheckConstraint("status = 'past_due' OR past_due_since IS NULL", name="grace_only_past_due"),
     CheckConstraint(
         "status IN ('trialing', 'active', 'past_due', 'canceled', 'incomplete')",
         name="status_known",
@@ -483,6 +488,269 @@ idempotency_keys = Table(
     _tstz("created_at", default_now=True),
     _tstz("completed_at", nullable=True),
     Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# A workspace's customer at each payment provider, and the provider subscription it follows.
+# Webhooks find the workspace of a customer through the platform routing path (scaliyo_system).
+payment_accounts = Table(
+    "payment_accounts",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("provider", Text, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("subscription_id", Text, nullable=True),
+    _tstz("created_at", default_now=True),
+    _tstz("updated_at", default_now=True),
+    CheckConstraint("provider ~ '^[a-z][a-z0-9_]{1,31}$'", name="provider_format"),
+    UniqueConstraint("provider", "customer_id"),
+)
+
+# Provider events applied, one row per event id, written first in the effect's transaction.
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("provider", Text, primary_key=True),
+    Column("event_id", Text, primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("type", Text, nullable=False),
+    _tstz("received_at", default_now=True),
+    Index("ix_payment_events_workspace_id_received_at", "workspace_id", "received_at"),
+)
+
+# --- leads ----------------------------------------------------------------------------------
+# Migration 0030. Every index starts with ``workspace_id``; list indexes are partial on live
+# leads. ``name_key``, ``sort_name``, ``search_text`` and ``tag_keys`` are derived by the
+# repository (``lead_repository.lead_values``) with the domain's folding, so search and sort are
+# case- and accent-insensitive. The GIN indexes use btree_gin (for ``workspace_id``) and pg_trgm.
+
+pipeline_stages = Table(
+    "pipeline_stages",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),
+    Column("color", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    _tstz("created_at", default_now=True),
+    CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color_format"),
+    CheckConstraint("position >= 0", name="position_non_negative"),
+    UniqueConstraint("workspace_id", "name_key"),
+    Index("ix_pipeline_stages_workspace_id_position", "workspace_id", "position"),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("email", Text, nullable=True),
+    Column("first_name", Text, nullable=True),
+    Column("last_name", Text, nullable=True),
+    Column("title", Text, nullable=True),
+    Column("company", Text, nullable=True),
+    Column("company_domain", Text, nullable=True),
+    Column("website", Text, nullable=True),
+    Column("linkedin_url", Text, nullable=True),
+    Column("phone", Text, nullable=True),
+    Column("city", Text, nullable=True),
+    Column("country", Text, nullable=True),
+    Column("time_zone", Text, nullable=True),
+    Column("industry", Text, nullable=True),
+    Column("company_size", Text, nullable=True),
+    Column("seniority", Text, nullable=True),
+    Column("department", Text, nullable=True),
+    Column("custom_fields", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("source", Text, nullable=False),
+    Column("status", UUID(as_uuid=True), nullable=False),
+    Column("owner_id", UUID(as_uuid=True), nullable=True),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("tag_keys", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("score", SmallInteger, nullable=False, server_default=text("0")),
+    Column("score_reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("name_key", Text, nullable=True),
+    Column("sort_name", Text, nullable=False),
+    Column("search_text", Text, nullable=False),
+    _tstz("created_at"),
+    _tstz("updated_at"),
+    _tstz("deleted_at", nullable=True),
+    CheckConstraint("source IN ('csv', 'apollo', 'manual', 'api')", name="source_known"),
+    CheckConstraint("score BETWEEN 0 AND 100", name="score_range"),
+    CheckConstraint(
+        "email IS NOT NULL OR linkedin_url IS NOT NULL OR name_key IS NOT NULL",
+        name="has_identity",
+    ),
+    ForeignKeyConstraint(
+        ["workspace_id", "status"],
+        ["pipeline_stages.workspace_id", "pipeline_stages.id"],
+        name="fk_leads_status_pipeline_stages",
+    ),
+    # Identity keys cover deleted leads too: a lead matching a deleted one restores it.
+    Index(
+        "ux_leads_workspace_id_email",
+        "workspace_id",
+        "email",
+        unique=True,
+        postgresql_where=text("email IS NOT NULL"),
+    ),
+    Index(
+        "ux_leads_workspace_id_linkedin_url",
+        "workspace_id",
+        "linkedin_url",
+        unique=True,
+        postgresql_where=text("linkedin_url IS NOT NULL"),
+    ),
+    Index(
+        "ix_leads_workspace_id_name_key",
+        "workspace_id",
+        "name_key",
+        postgresql_where=text("name_key IS NOT NULL"),
+    ),
+    # Also the foreign key's index: moving a deleted stage's leads, deleted ones included.
+    Index("ix_leads_workspace_id_status_created_at", "workspace_id", "status", "created_at", "id"),
+    Index(
+        "ix_leads_live_workspace_id_id",
+        "workspace_id",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_created_at",
+        "workspace_id",
+        "created_at",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_updated_at",
+        "workspace_id",
+        "updated_at",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_score",
+        "workspace_id",
+        "score",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_sort_name",
+        "workspace_id",
+        "sort_name",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_owner_id",
+        "workspace_id",
+        "owner_id",
+        "created_at",
+        "id",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_tag_keys",
+        "workspace_id",
+        "tag_keys",
+        postgresql_using="gin",
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_live_workspace_id_search_text",
+        "workspace_id",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+    Index(
+        "ix_leads_deleted_workspace_id_deleted_at",
+        "workspace_id",
+        "deleted_at",
+        "id",
+        postgresql_where=text("deleted_at IS NOT NULL"),
+    ),
+)
+
+# The ideal customer profile: one row per workspace (absent: defaulted from onboarding).
+lead_icps = Table(
+    "lead_icps",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seniorities", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("titles", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("departments", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("industries", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("company_sizes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("countries", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _tstz("updated_at", default_now=True),
+)
+
+lead_custom_fields = Table(
+    "lead_custom_fields",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("key", Text, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("options", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("position", Integer, nullable=False),
+    _tstz("created_at", default_now=True),
+    CheckConstraint(
+        "type IN ('text', 'number', 'date', 'boolean', 'single_select')", name="type_known"
+    ),
+)
+
+lead_segments = Table(
+    "lead_segments",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),
+    Column("filters", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("created_by", UUID(as_uuid=True), nullable=True),
+    _tstz("created_at"),
+    _tstz("updated_at"),
+    UniqueConstraint("workspace_id", "name_key"),
+    Index("ix_lead_segments_workspace_id_id", "workspace_id", "id"),
 )
 
 # Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).

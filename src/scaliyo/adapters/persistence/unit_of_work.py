@@ -22,10 +22,22 @@ from scaliyo.adapters.persistence.auth_token_repository import SqlAuthTokenRepos
 from scaliyo.adapters.persistence.credit_ledger import SqlCreditLedger
 from scaliyo.adapters.persistence.invite_repository import SqlInviteRepository
 from scaliyo.adapters.persistence.job_repository import SqlJobRepository
+from scaliyo.adapters.persistence.lead_repository import SqlLeadRepository
+from scaliyo.adapters.persistence.lead_settings_repository import (
+    SqlCustomFieldRepository,
+    SqlIcpRepository,
+    SqlPipelineRepository,
+)
 from scaliyo.adapters.persistence.membership_repository import SqlMembershipRepository
 from scaliyo.adapters.persistence.onboarding_repository import SqlOnboardingRepository
 from scaliyo.adapters.persistence.outbox_writer import event_row, write_outbox
+from scaliyo.adapters.persistence.payment_accounts import (
+    SqlPaymentAccounts,
+    SqlPaymentEventLog,
+    SqlPlanPrices,
+)
 from scaliyo.adapters.persistence.plan_repository import SqlPlanRepository
+from scaliyo.adapters.persistence.segment_repository import SqlSegmentRepository
 from scaliyo.adapters.persistence.session_repository import SqlSessionRepository
 from scaliyo.adapters.persistence.subscription_repository import SqlSubscriptionRepository
 from scaliyo.adapters.persistence.usage_counters import SqlUsageLimits
@@ -78,6 +90,16 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptionRepository(self.connection)
         self.credit_ledger = SqlCreditLedger(self.connection)
         self.limits = SqlUsageLimits(self.connection)
+        # leads: the repositories read the workspace when they run (scope_to may set it later)
+        tenant = self._tenant
+        self.leads = SqlLeadRepository(self.connection, tenant)
+        self.pipeline = SqlPipelineRepository(self.connection, tenant)
+        self.icp = SqlIcpRepository(self.connection, tenant)
+        self.custom_fields = SqlCustomFieldRepository(self.connection, tenant)
+        self.segments = SqlSegmentRepository(self.connection, tenant)
+        self.payment_accounts = SqlPaymentAccounts(self.connection)
+        self.payment_events = SqlPaymentEventLog(self.connection)
+        self.plan_prices = SqlPlanPrices(self.connection)
         return self
 
     async def __aexit__(
@@ -91,6 +113,9 @@ class SqlUnitOfWork:
                 await self.connection.rollback()
         finally:
             await self.connection.close()
+
+    def _tenant(self) -> WorkspaceId | None:
+        return self.workspace_id
 
     async def scope_to(self, workspace_id: WorkspaceId) -> None:
         if self.workspace_id is not None and self.workspace_id != workspace_id:

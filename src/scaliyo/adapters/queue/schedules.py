@@ -28,6 +28,7 @@ from scaliyo.adapters.queue.billing_schedules import (
     purge_usage_counters,
 )
 from scaliyo.adapters.queue.brokers import QueueBroker
+from scaliyo.adapters.queue.lead_schedules import purge_deleted_leads
 from scaliyo.adapters.queue.rate_limit import purge_rate_limit_events
 from scaliyo.adapters.queue.sweeper import sweep_stuck_jobs
 from scaliyo.adapters.settings import Settings
@@ -101,6 +102,11 @@ async def usage_counter_purge(resources: ScheduleResources) -> None:
     await purge_usage_counters(resources.database, SystemClock())
 
 
+async def leads_purge(resources: ScheduleResources) -> None:
+    """Leads soft-deleted 30 days ago or more are deleted for good."""
+    await purge_deleted_leads(resources.database, SystemClock())
+
+
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "messaging-housekeeping",
@@ -130,6 +136,7 @@ SCHEDULES: tuple[Schedule, ...] = (
         "scaliyo.schedules.usage_counter_purge",
         usage_counter_purge,
     ),
+    Schedule("leads-purge", "41 * * * *", "scaliyo.schedules.leads_purge", leads_purge),
 )
 
 

@@ -64,6 +64,8 @@ class SubscriptionView(msgspec.Struct, kw_only=True, omit_defaults=True):
     pending_plan: str | None = None
     ended_at: str | None = None
     ended_reason: str | None = None
+    # Past due: when AI work and sending stop unless the payment goes through.
+    grace_ends_at: str | None = None
 
 
 class CounterView(msgspec.Struct, kw_only=True, omit_defaults=True):

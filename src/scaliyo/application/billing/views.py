@@ -60,4 +60,5 @@ def subscription_view(subscription: Subscription, plan: Plan, now: datetime) -> 
         pending_plan=subscription.pending_plan_code,
         ended_at=rfc3339_or_none(subscription.ended_at),
         ended_reason=None if subscription.ended_reason is None else subscription.ended_reason.value,
+        grace_ends_at=rfc3339_or_none(subscription.grace_ends_at),
     )

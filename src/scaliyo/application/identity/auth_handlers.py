@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scaliyo.application.billing.trials import start_trial
 from scaliyo.application.bus import ActorKind, Context, Handler, Message
 from scaliyo.application.identity.account_mail import (
     confirmation_email,
@@ -50,6 +51,7 @@ from scaliyo.application.identity.session_handlers import (
     RevokeOtherSessionsHandler,
     RevokeSessionHandler,
 )
+from scaliyo.application.leads.workspace_data import start_pipeline
 from scaliyo.application.shared.audit import AuditEntry, actor_label
 from scaliyo.application.shared.ports import Clock, IdFactory
 from scaliyo.domain.identity import lifetimes
@@ -121,10 +123,12 @@ async def _open_workspace(
     now,
     action: str,
 ) -> Workspace:
-    """The new account's workspace, with the user as its owner (the tenant is set to it)."""
+    """The new account's workspace, with the user as its owner (the tenant is set to it), on
+    its 14-day trial (Starter's limits and credits, every feature)."""
     workspace = Workspace.create(id=workspace_id, name=default_workspace_name(user.email), now=now)
     await uow.scope_to(workspace.id)
     await uow.workspaces.add(workspace)
+    await start_trial(uow, workspace.id, now)
     await uow.memberships.add(
         MembershipRecord(
             workspace_id=workspace.id, user_id=user.id, role=WorkspaceRole.OWNER, created_at=now
@@ -211,6 +215,7 @@ class SignUpHandler:
                 now=now,
                 action="user.signed_up",
             )
+            await start_pipeline(uow, self._ids)
             token = await _issue_token(
                 uow,
                 self._ids,

@@ -4,6 +4,7 @@ from scaliyo.application.billing.trials import start_trial
 from scaliyo.application.bus import Context
 from scaliyo.application.identity.commands import CreateWorkspace, GetWorkspace, WorkspaceView
 from scaliyo.application.identity.ports import IdentityUnitOfWork
+from scaliyo.application.leads.workspace_data import start_pipeline
 from scaliyo.application.shared.audit import audit_entry
 from scaliyo.application.shared.ports import Clock, IdFactory
 from scaliyo.application.shared.time import rfc3339
@@ -27,7 +28,8 @@ class CreateWorkspaceHandler:
     - ``WorkspaceCreated`` is written to the outbox, and an audit entry naming the actor to the
       audit log, in the same transaction;
     - the workspace starts its 14-day trial (Starter, its credits granted) in the same
-      transaction (``application/billing/trials.start_trial``).
+      transaction (``application/billing/trials.start_trial``);
+    - it gets the default lead pipeline (``application/leads/workspace_data.start_pipeline``).
     """
 
     def __init__(self, clock: Clock, ids: IdFactory) -> None:
@@ -43,6 +45,7 @@ class CreateWorkspaceHandler:
         await uow.scope_to(workspace.id)
         await uow.workspaces.add(workspace)
         await start_trial(uow, workspace.id, workspace.created_at)
+        await start_pipeline(uow, self._ids)
         uow.record(
             WorkspaceCreated(
                 workspace_id=workspace.id, aggregate_id=workspace.id, name=workspace.name

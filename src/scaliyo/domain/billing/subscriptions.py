@@ -15,13 +15,15 @@ Transitions (anything else is ``invalid_subscription_change``):
   when the period does;
 - renew: active or past_due at the period's end → the next period, with a scheduled downgrade
   applied; one set to cancel → canceled (reason ``canceled``);
-- payment_failed: active → past_due; payment_succeeded: past_due or incomplete → active;
+- payment_failed: active → past_due, the grace period starting; payment_succeeded: past_due or
+  incomplete → active;
 - cancel_now: anything but canceled → canceled (reason given);
 - expire_incomplete: incomplete → canceled (reason ``incomplete_expired``).
 
-Access: AI work and sending are open while trialing within the trial, active, or past_due (the
-grace of dunning); a trial that ran out refuses them with ``trial_ended``, any other ended or
-unpaid subscription with ``subscription_inactive``.
+Access: AI work and sending are open while trialing within the trial, active, or past_due for the
+7 days of grace after the failed payment (dunning); a trial that ran out refuses them with
+``trial_ended``, a past-due subscription after its grace with ``payment_overdue``, any other ended
+or unpaid subscription with ``subscription_inactive``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ PAID = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
 STARTABLE = frozenset(
     {SubscriptionStatus.TRIALING, SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE}
 )
+# How long AI work and sending keep running after a payment failed (past_due).
+PAYMENT_GRACE = timedelta(days=7)
 
 
 class TrialEnded(DomainError):
@@ -85,6 +89,12 @@ class SubscriptionInactive(DomainError):
     code = "subscription_inactive"
     kind = ErrorKind.LIMIT
     title = "This workspace has no active subscription"
+
+
+class PaymentOverdue(DomainError):
+    code = "payment_overdue"
+    kind = ErrorKind.LIMIT
+    title = "A payment is overdue"
 
 
 class SubscriptionNotFound(NotFound):
@@ -127,6 +137,8 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     extra_seats: int = 0
     ended_at: datetime | None = None
     ended_reason: EndReason | None = None
+    # When the subscription fell past due (its grace runs from here); None otherwise.
+    past_due_since: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.current_period_end <= self.current_period_start:
@@ -139,6 +151,8 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("a subscription has an end time exactly when it is canceled")
         if self.pending_plan_code is not None and self.status not in PAID:
             raise ValueError("only a paid subscription has a scheduled downgrade")
+        if self.past_due_since is not None and self.status is not SubscriptionStatus.PAST_DUE:
+            raise ValueError("only a past-due subscription has a grace period")
 
     # --- creation and the trial ----------------------------------------------------------
 
@@ -206,6 +220,7 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
             pending_plan_code=None,
             ended_at=None,
             ended_reason=None,
+            past_due_since=None,
             updated_at=now,
         )
 
@@ -245,6 +260,7 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
                 self,
                 status=SubscriptionStatus.CANCELED,
                 pending_plan_code=None,
+                past_due_since=None,
                 ended_at=self.current_period_end,
                 ended_reason=EndReason.CANCELED,
                 updated_at=now,
@@ -262,12 +278,16 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
     def payment_failed(self, now: datetime) -> Subscription:
         if self.status is not SubscriptionStatus.ACTIVE:
             raise InvalidSubscriptionChange("Only an active subscription falls past due.")
-        return msgspec.structs.replace(self, status=SubscriptionStatus.PAST_DUE, updated_at=now)
+        return msgspec.structs.replace(
+            self, status=SubscriptionStatus.PAST_DUE, past_due_since=now, updated_at=now
+        )
 
     def payment_succeeded(self, now: datetime) -> Subscription:
         if self.status not in {SubscriptionStatus.PAST_DUE, SubscriptionStatus.INCOMPLETE}:
             raise InvalidSubscriptionChange("Only a past-due or incomplete subscription is paid.")
-        return msgspec.structs.replace(self, status=SubscriptionStatus.ACTIVE, updated_at=now)
+        return msgspec.structs.replace(
+            self, status=SubscriptionStatus.ACTIVE, past_due_since=None, updated_at=now
+        )
 
     def cancel_now(self, now: datetime, reason: EndReason = EndReason.CANCELED) -> Subscription:
         if self.status is SubscriptionStatus.CANCELED:
@@ -277,6 +297,7 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
             status=SubscriptionStatus.CANCELED,
             cancel_at_period_end=False,
             pending_plan_code=None,
+            past_due_since=None,
             ended_at=now,
             ended_reason=reason,
             updated_at=now,
@@ -295,11 +316,24 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
 
     # --- what it allows ----------------------------------------------------------------
 
+    @property
+    def grace_ends_at(self) -> datetime | None:
+        """When a past-due subscription's grace ends (None: not past due, or no start known)."""
+        if self.status is not SubscriptionStatus.PAST_DUE or self.past_due_since is None:
+            return None
+        return self.past_due_since + PAYMENT_GRACE
+
     def access(self, now: datetime) -> Access:
-        if self.status in PAID or (
-            self.status is SubscriptionStatus.TRIALING and not self.trial_over(now)
+        grace_end = self.grace_ends_at
+        in_grace = grace_end is None or now < grace_end
+        if (
+            self.status is SubscriptionStatus.ACTIVE
+            or (self.status is SubscriptionStatus.PAST_DUE and in_grace)
+            or (self.status is SubscriptionStatus.TRIALING and not self.trial_over(now))
         ):
             return Access(ai=True, sending=True)
+        if self.status is SubscriptionStatus.PAST_DUE:
+            return Access(ai=False, sending=False, blocked=PaymentOverdue.code)
         if self.status is SubscriptionStatus.TRIALING or (
             self.ended_reason is EndReason.TRIAL_ENDED
         ):
@@ -313,6 +347,11 @@ class Subscription(msgspec.Struct, frozen=True, kw_only=True):
             raise TrialEnded(
                 f"The free trial ended, so {what} stopped; your data is kept. "
                 "Choose a plan to continue."
+            )
+        if blocked == PaymentOverdue.code:
+            raise PaymentOverdue(
+                f"A payment failed more than {PAYMENT_GRACE.days} days ago, so {what} stopped; "
+                "your data is kept. Update the payment method in the billing portal."
             )
         if blocked is not None:
             raise SubscriptionInactive(

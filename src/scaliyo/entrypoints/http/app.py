@@ -29,9 +29,13 @@ from scaliyo.entrypoints.http.controllers import (
     health,
     invites,
     jobs,
+    lead_settings,
+    leads,
     me,
     members,
     onboarding,
+    payments,
+    segments,
     workspace,
 )
 from scaliyo.entrypoints.http.problems import exception_handlers
@@ -58,6 +62,10 @@ def api_router() -> Router:
             *onboarding.route_handlers,
             *billing.route_handlers,
             *credits.route_handlers,
+            *payments.route_handlers,
+            *leads.route_handlers,
+            *segments.route_handlers,
+            *lead_settings.route_handlers,
         ],
     )
 

@@ -25,6 +25,7 @@ from scaliyo.adapters.messaging.relay import OutboxRelay
 from scaliyo.adapters.messaging.streams import ensure_streams
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.queue.brokers import QueueBroker, queue_receiver
+from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.adapters.queue.rate_limit import PostgresStartLimiter
 from scaliyo.adapters.queue.schedules import SCHEDULE_QUEUE, ScheduleResources, register_schedules
@@ -90,6 +91,7 @@ class Worker:
         """Work until ``stop`` is set; True when a part of the worker crashed."""
         settings = self.settings
         database = Database.connect(settings)
+        bind_lead_jobs(database)  # job functions of the leads context use it
         nats = await connect_nats(settings.require_nats(), name="scaliyo-worker")
         lanes: list[_Lane] = []
         crashed = False

@@ -1,0 +1,360 @@
+"""``GET /api/v1/leads`` latency at a million leads in one workspace, against a bare
+``SELECT 1`` request through the same API stack, measured in one run.
+
+    uv run python bench/leads_list.py [--rows 1000000] [--requests 200]
+
+Starts its own embedded PostgreSQL and NATS (under /tmp, removed after), migrates, makes one
+workspace (through the bus: its trial and its pipeline) on a custom plan without a contact
+limit, and an owner's API key. It fills the workspace with ``--rows`` leads: rows generated in
+Python (already normal: ASCII names, folded search and sort columns as the repository writes
+them) are COPYed into a TEMP table and moved with one ``INSERT … SELECT`` per batch, as
+``scaliyo_app`` in the tenant's transaction, then ANALYZEd.
+
+Then it drives the app in-process over ASGI (httpx's ASGI transport, no sockets), one request
+at a time, authenticated with the API key, and prints p50/p95 for:
+
+- ``SELECT 1``: a probe route with the same authentication, dependency injection and a
+  tenant-scoped transaction running ``SELECT 1`` — the floor of any API request;
+- the first page (50, newest first);
+- a filtered page: status + tag + score range;
+- a deep cursor page: the page after the lead half-way down the list;
+- a text search (``q``) for a surname fragment.
+
+Target: p95 under 50 ms for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+from uuid import UUID
+
+import httpx
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import get
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from scaliyo.adapters.clock import SystemClock
+from scaliyo.adapters.ids import UuidV7Factory, new_id
+from scaliyo.adapters.logging import configure_logging
+from scaliyo.adapters.persistence import migrate
+from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.unit_of_work import set_tenant, unit_of_work_factory
+from scaliyo.adapters.settings import Settings
+from scaliyo.application.bus import OPERATOR, Bus, Context, default_middleware
+from scaliyo.application.identity.commands import CreateWorkspace
+from scaliyo.application.registry import build_handlers
+from scaliyo.entrypoints.container import SettingsProvider
+from scaliyo.entrypoints.dev.servers import start_nats, start_postgres
+from scaliyo.entrypoints.http.app import create_app
+
+BATCH = 100_000
+PAGE = 50
+FIRST = ["james", "mary", "john", "patricia", "robert", "jennifer", "michael", "linda",
+         "william", "elizabeth", "david", "barbara", "richard", "susan", "joseph", "jessica",
+         "thomas", "sarah", "charles", "karen", "chris", "nancy", "daniel", "lisa", "matthew",
+         "betty", "anthony", "margaret", "mark", "sandra", "paul", "ashley", "steven", "kim",
+         "andrew", "emily", "kenneth", "donna", "joshua", "michelle", "kevin", "carol", "brian",
+         "amanda", "george", "melissa", "timothy", "deborah", "ronald", "stephanie"]  # fmt: skip
+LAST = ["smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis",
+        "rodriguez", "martinez", "hernandez", "lopez", "gonzalez", "wilson", "anderson",
+        "thomas", "taylor", "moore", "jackson", "martin", "lee", "perez", "thompson", "white",
+        "harris", "sanchez", "clark", "ramirez", "lewis", "robinson", "walker", "young",
+        "allen", "king", "wright", "scott", "torres", "nguyen", "hill", "flores", "green",
+        "adams", "nelson", "baker", "hall", "rivera", "campbell", "mitchell", "carter",
+        "roberts", "okafor", "kowalski", "lindqvist", "haddad", "tanaka", "novak", "rossi",
+        "dubois", "schmidt", "fischer", "weber", "becker", "schulz", "hoffmann", "kruger",
+        "zimmermann", "hartmann", "lange", "werner", "krause", "meier", "lehmann", "schmid",
+        "schneider", "koch", "bauer", "richter", "klein", "wolf", "neumann", "schwarz",
+        "braun", "hofmann", "walter", "peters", "kaiser", "fuchs", "jung", "vogel", "keller",
+        "frank", "berger", "winkler", "roth", "beck", "lorenz", "baumann", "franke", "albrecht",
+        "ludwig"]  # fmt: skip
+TITLES = ["CEO", "CTO", "VP Sales", "Head of Marketing", "Sales Manager", "SDR", "Founder",
+          "Account Executive", "Director of Operations", "Engineer", "CFO",
+          "Product Manager"]  # fmt: skip
+TAGS = [f"tag-{n:02d}" for n in range(20)]
+SOURCES = ["csv", "csv", "csv", "apollo", "manual", "api"]
+COLUMNS = (
+    "id", "workspace_id", "email", "first_name", "last_name", "title", "company",
+    "company_domain", "country", "source", "status", "tags", "tag_keys", "score",
+    "score_reasons", "sort_name", "search_text", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def uuid7_at(moment: datetime, rng: random.Random) -> UUID:
+    """A UUIDv7 for a given time (the application's ids are UUIDv7s of their creation)."""
+    ms = int(moment.timestamp() * 1000)
+    value = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62)
+    return UUID(int=value | rng.getrandbits(62))
+
+
+def lead_rows(
+    workspace: UUID, stages: list[UUID], start: int, count: int, total: int, rng: random.Random
+) -> list[tuple]:
+    """Leads ``start`` .. ``start + count`` of ``total``, created one per minute or so up to
+    now (ids grow with ``created_at``)."""
+    now = datetime.now(UTC)
+    span = timedelta(days=730)
+    rows = []
+    for index in range(start, start + count):
+        created = now - span + span * (index / total)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        company_n = rng.randrange(20_000)
+        company, domain = f"Company {company_n}", f"company{company_n}.example.com"
+        email = f"{first}.{last}.{index}@{domain}"
+        tags = rng.sample(TAGS, rng.choice((0, 1, 1, 2, 3)))
+        score = min(100, int(rng.betavariate(2, 3) * 100))
+        reasons = json.dumps([{"code": "completeness.email", "label": "Email", "points": score}])
+        rows.append(
+            (
+                uuid7_at(created, rng),
+                workspace,
+                email,
+                first.capitalize(),
+                last.capitalize(),
+                rng.choice(TITLES),
+                company,
+                domain,
+                rng.choice(("US", "DE", "GB", "FR", "NL")),
+                rng.choice(SOURCES),
+                rng.choice(stages),
+                tags,
+                tags,
+                score,
+                reasons,
+                f"{first} {last}",
+                f"{first} {last} {email} company {company_n}",
+                created,
+                created,
+            )
+        )
+    return rows
+
+
+async def fill(database: Database, workspace: UUID, stages: list[UUID], rows: int) -> float:
+    """COPY batches of generated leads into a TEMP table and move them into ``leads``."""
+    rng = random.Random(7)
+    started = time.perf_counter()
+    for start in range(0, rows, BATCH):
+        count = min(BATCH, rows - start)
+        records = lead_rows(workspace, stages, start, count, rows, rng)
+        async with database.app.connect() as conn, conn.begin():
+            await set_tenant(conn, workspace)
+            await conn.execute(
+                text(
+                    "CREATE TEMP TABLE bench_leads ON COMMIT DROP AS "
+                    f"SELECT {', '.join(COLUMNS)} FROM leads WITH NO DATA"
+                )
+            )
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.copy_records_to_table("bench_leads", records=records, columns=COLUMNS)
+            await conn.execute(
+                text(
+                    f"INSERT INTO leads ({', '.join(COLUMNS)}) "
+                    f"SELECT {', '.join(COLUMNS)} FROM bench_leads"
+                )
+            )
+        print(f"  {start + count:>9,} leads", flush=True)
+    return time.perf_counter() - started
+
+
+async def setup(pg_url: str, database: Database) -> tuple[UUID, list[UUID], str]:
+    """A workspace on an unlimited custom plan, its stages, and an owner's API key."""
+    bus = Bus(
+        build_handlers(clock=SystemClock(), ids=UuidV7Factory()),
+        unit_of_work_factory(database.app),
+        default_middleware(),
+    )
+    view = await bus.execute(
+        CreateWorkspace(name="Bench"), Context(request_id="bench", actor=OPERATOR)
+    )
+    workspace = UUID(view.id)
+    user, key_id, secret = new_id(), secrets.token_hex(8), secrets.token_hex(32)
+    owner = create_async_engine(pg_url)
+    async with owner.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO plans (code, name, monthly_price_cents, ai_credits, contacts, "
+                "public) VALUES ('bench_unlimited', 'Bench (no contact limit)', 0, 0, NULL, false)"
+            )
+        )
+        await conn.execute(
+            text("UPDATE subscriptions SET plan_code = 'bench_unlimited' WHERE workspace_id = :w"),
+            {"w": workspace},
+        )
+        await conn.execute(
+            text("INSERT INTO users (id, email, email_confirmed_at) VALUES (:id, :e, now())"),
+            {"id": user, "e": "bench@example.com"},
+        )
+        await conn.execute(
+            text("INSERT INTO memberships (workspace_id, user_id, role) VALUES (:w, :u, 'owner')"),
+            {"w": workspace, "u": user},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO api_keys (id, workspace_id, key_id, secret_hash, name, created_by) "
+                "VALUES (:id, :w, :k, :h, 'bench', :u)"
+            ),
+            {
+                "id": new_id(),
+                "w": workspace,
+                "k": key_id,
+                "h": hashlib.sha256(secret.encode()).hexdigest(),
+                "u": user,
+            },
+        )
+        stages = list(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT id FROM pipeline_stages WHERE workspace_id = :w ORDER BY position"
+                    ),
+                    {"w": workspace},
+                )
+            ).scalars()
+        )
+    await owner.dispose()
+    return workspace, stages, f"sk_{key_id}_{secret}"
+
+
+def select_one_probe():
+    @get("/bench/select-1")
+    @inject
+    async def select_one(
+        context: FromDishka[Context], database: FromDishka[Database]
+    ) -> dict[str, int]:
+        async with database.app.connect() as conn, conn.begin():
+            await set_tenant(conn, context.workspace_id)
+            value = (await conn.execute(text("SELECT 1"))).scalar_one()
+        return {"value": value}
+
+    return select_one
+
+
+def deep_cursor(cursor: str, value: str, lead_id: UUID) -> str:
+    """The list's cursor moved to another position of the same query (the cursor is
+    ``[query, sort, value, id]`` as base64url JSON)."""
+    raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    raw[2], raw[3] = value, str(lead_id)
+    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+
+async def measure(client: httpx.AsyncClient, path: str, params: dict, requests: int) -> list[float]:
+    for _ in range(20):  # warm up pools, caches and prepared statements
+        (await client.get(path, params=params)).raise_for_status()
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = await client.get(path, params=params)
+        timings.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return timings
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def main(rows: int, requests: int, log_sink: IO[str]) -> None:
+    root = Path(tempfile.mkdtemp(prefix="sc-bench-", dir="/tmp"))
+    pg = start_postgres(root / "pg", delete_on_stop=True)
+    nats = start_nats(root / "nats")
+    try:
+        await migrate.upgrade(make_url(pg.url))
+        settings = Settings(database_url=pg.url, nats_url=nats.url, db_pool_size=4)
+        configure_logging(settings, stream=log_sink)
+        database = Database.connect(settings)
+        workspace, stages, key = await setup(pg.url, database)
+        print(f"filling one workspace with {rows:,} leads")
+        seconds = await fill(database, workspace, stages, rows)
+        print(f"  {rows / seconds:,.0f} leads/s (COPY + INSERT … SELECT, indexes in place)")
+        superuser = create_async_engine(pg.url, isolation_level="AUTOCOMMIT")
+        async with superuser.connect() as conn:
+            await conn.execute(text("VACUUM ANALYZE leads"))
+            half = (
+                await conn.execute(
+                    text(
+                        "SELECT id, created_at FROM leads WHERE workspace_id = :w "
+                        "AND deleted_at IS NULL ORDER BY created_at DESC, id DESC "
+                        "OFFSET :n LIMIT 1"
+                    ),
+                    {"w": workspace, "n": rows // 2},
+                )
+            ).one()
+        await superuser.dispose()
+        await database.dispose()
+
+        app = create_app(SettingsProvider(settings), route_handlers=[select_one_probe()])
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {key}"}
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=transport, base_url="http://b", headers=headers) as c,
+        ):
+            first = (await c.get("/api/v1/leads", params={"limit": PAGE})).json()
+            assert len(first["items"]) == PAGE, first
+            cursor = deep_cursor(first["next_cursor"], half.created_at.isoformat(), half.id)
+            cases = {
+                "SELECT 1 (same stack)": ("/bench/select-1", {}),
+                "first page": ("/api/v1/leads", {"limit": PAGE}),
+                "status + tag + score": (
+                    "/api/v1/leads",
+                    {
+                        "limit": PAGE,
+                        "status": str(stages[2]),
+                        "tag": "tag-07",
+                        "score_min": 40,
+                        "score_max": 80,
+                    },
+                ),
+                "deep cursor (1/2 down)": ("/api/v1/leads", {"limit": PAGE, "cursor": cursor}),
+                "text search q=kowal": ("/api/v1/leads", {"limit": PAGE, "q": "kowal"}),
+                "text search q=jennifer.hall": (
+                    "/api/v1/leads",
+                    {"limit": PAGE, "q": "jennifer hall"},
+                ),
+            }
+            results = {}
+            for name, (path, params) in cases.items():
+                page = (await c.get(path, params=params)).json()
+                found = len(page.get("items", [])) if isinstance(page, dict) else 0
+                timings = await measure(c, path, params, requests)
+                results[name] = (found, timings)
+
+        print(f"\n{rows:,} leads in one workspace; {requests} sequential requests each")
+        print(f"{'request':<30} {'items':>5} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+        for name, (found, timings) in results.items():
+            print(
+                f"{name:<30} {found:>5} {statistics.median(timings):>8.1f} "
+                f"{percentile(timings, 0.95):>8.1f} {statistics.fmean(timings):>8.1f}"
+            )
+    finally:
+        nats.stop()
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    # JSON access lines are part of the cost, not of the output
+    with open(os.devnull, "w") as devnull:
+        asyncio.run(main(args.rows, args.requests, devnull))

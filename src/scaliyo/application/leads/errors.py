@@ -1,0 +1,74 @@
+"""Errors of the leads use cases that need the database to decide (the domain's own live in
+``domain/leads/errors.py``)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from scaliyo.domain.shared.errors import (
+    Conflict,
+    DomainError,
+    ErrorKind,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
+
+KEY_LABELS = {"email": "email", "linkedin_url": "LinkedIn URL", "name_company": "name and company"}
+
+
+class LeadExists(Conflict):
+    """Another lead already has this identity (email, LinkedIn URL, or name with company)."""
+
+    code = "lead_exists"
+    title = "A lead with this identity exists already"
+
+    def __init__(self, lead_id: UUID | None, key: str = "email") -> None:
+        self.lead_id = lead_id
+        field = "email" if key == "name_company" else key
+        label = KEY_LABELS.get(key, key)
+        who = f"Lead {lead_id}" if lead_id else "Another lead"
+        message = f"{who} has this {label} already."
+        super().__init__(message, errors=[FieldError(field, "lead_exists", message)])
+
+
+class ContactLimitReached(DomainError):
+    code = "contact_limit_reached"
+    kind = ErrorKind.LIMIT
+    title = "The plan's contact limit is reached"
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        shown = "its" if limit is None else f"its {limit:,}"
+        super().__init__(
+            f"This workspace has {shown} contacts already; delete leads or upgrade the plan."
+        )
+
+
+class StageNotFound(NotFound):
+    code = "stage_not_found"
+    title = "No such pipeline stage"
+
+
+class SegmentNotFound(NotFound):
+    code = "segment_not_found"
+    title = "No such segment"
+
+
+class SegmentNameTaken(Conflict):
+    code = "segment_name_taken"
+    title = "Another segment already has this name"
+
+
+class InvalidCursor(ValidationFailed):
+    code = "invalid_cursor"
+    title = "The cursor does not belong to this query"
+
+    def __init__(self, detail: str = "This cursor was given out for another query.") -> None:
+        super().__init__(detail, errors=[FieldError("cursor", "invalid_cursor", detail)])
+
+
+def field_errors(errors: list[FieldError], message: str = "The input is not valid.") -> None:
+    """Raise ``ValidationFailed`` listing ``errors`` when there are any."""
+    if errors:
+        raise ValidationFailed(message, errors=errors)
