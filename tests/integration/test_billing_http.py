@@ -81,6 +81,7 @@ async def test_a_new_workspace_shows_starter_trialing_1000_credits_and_starters_
     usage = (await client.get("/api/v1/billing/usage", headers=headers)).json()
     counters = {c["metric"]: c for c in usage["counters"]}
     assert (counters["contacts"]["used"], counters["contacts"]["limit"]) == (0, 1_000)
+    assert (counters["seats"]["used"], counters["seats"]["limit"]) == (1, 1)  # the owner
     assert counters["emails_daily"]["window"] == "day" and "resets_at" in counters["emails_daily"]
     assert (counters["ai_credits"]["used"], counters["ai_credits"]["limit"]) == (0, 1_000)
     assert usage["senders"] == []

@@ -69,6 +69,7 @@ async def test_a_new_workspace_trials_starter_with_its_credits(world):
     by_metric = {c.metric: c for c in usage.counters}
     assert by_metric["contacts"].limit == 1_000 and by_metric["contacts"].used == 0
     assert by_metric["emails_monthly"].limit == 2_000 and by_metric["seats"].limit == 1
+    assert by_metric["seats"].used == 0  # no member in this fake workspace yet
     assert (by_metric["ai_credits"].used, by_metric["ai_credits"].limit) == (0, 1_000)
 
 

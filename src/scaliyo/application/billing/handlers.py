@@ -28,6 +28,7 @@ from scaliyo.application.billing.limits import plan_limit
 from scaliyo.application.billing.ports import BillingUnitOfWork
 from scaliyo.application.billing.views import plan_view, subscription_view
 from scaliyo.application.bus import Context, Handler, Message
+from scaliyo.application.identity.seat_usage import seats_in_use
 from scaliyo.application.shared.audit import actor_label, audit_entry
 from scaliyo.application.shared.ports import Clock, IdFactory
 from scaliyo.application.shared.time import rfc3339, rfc3339_or_none
@@ -96,7 +97,8 @@ class GetSubscriptionHandler:
 class GetUsageHandler:
     """Every usage counter of the current periods, with its limit.
 
-    Rules: any member reads it; days and months are UTC; ``ai_credits`` is the credit period's
+    Rules: any member reads it; days and months are UTC; seats used are the members plus the
+    pending invites; ``ai_credits`` is the credit period's
     spend against its grant; per-sender daily counts are listed apart, with the cap they were
     last held to.
     """
@@ -114,6 +116,8 @@ class GetUsageHandler:
         limits = subscription.limits(plan)
         values = await uow.limits.current(now)
         used = {(v.metric, v.period): v.used for v in values if v.subject is None}
+        # Seats are held by members and pending invites, counted where they live.
+        used[(Metric.SEATS, period_key(Metric.SEATS, now))] = await seats_in_use(uow, now)
         counters = []
         for metric in Metric:
             if metric in SUBJECT_METRICS:

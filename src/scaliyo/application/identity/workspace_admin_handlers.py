@@ -29,6 +29,7 @@ from scaliyo.application.identity.ports import (
     UserRecord,
     WorkspaceMembership,
 )
+from scaliyo.application.identity.seat_usage import seats_in_use
 from scaliyo.application.identity.security import (
     PasswordHasher,
     SecretTokens,
@@ -485,7 +486,7 @@ class CreateInviteHandler:
         previous = await uow.invites.pending_for(email, now)
         if previous is not None:
             await uow.invites.revoke(previous.id, now)
-        used = await uow.memberships.count() + await uow.invites.count_pending(now)
+        used = await seats_in_use(uow, now)
         ensure_seat_free(used=used, allowed=await self._seats.allowed(workspace_id))
         token = self._tokens.new_token()
         invite = InviteRecord(
