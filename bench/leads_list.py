@@ -18,7 +18,8 @@ at a time, authenticated with the API key, and prints p50/p95 for:
 - the first page (50, newest first);
 - a filtered page: status + tag + score range;
 - a deep cursor page: the page after the lead half-way down the list;
-- a text search (``q``) for a surname fragment.
+- text searches (``q``, word prefixes): a surname prefix (1% of leads), a person's first and
+  last name (0.02%), a rare word with one in every lead, and two one-letter words (common).
 
 Target: p95 under 50 ms for each.
 """
@@ -58,6 +59,7 @@ from scaliyo.adapters.persistence.unit_of_work import set_tenant, unit_of_work_f
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import OPERATOR, Bus, Context, default_middleware
 from scaliyo.application.identity.commands import CreateWorkspace
+from scaliyo.application.leads.derived import words
 from scaliyo.application.registry import build_handlers
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.dev.servers import start_nats, start_postgres
@@ -105,12 +107,13 @@ def uuid7_at(moment: datetime, rng: random.Random) -> UUID:
 
 def lead_rows(
     workspace: UUID, stages: list[UUID], start: int, count: int, total: int, rng: random.Random
-) -> list[tuple]:
+) -> tuple[list[tuple], list[tuple], list[tuple]]:
     """Leads ``start`` .. ``start + count`` of ``total``, created one per minute or so up to
-    now (ids grow with ``created_at``)."""
+    now (ids grow with ``created_at``), with their ``lead_tags`` and ``lead_search_terms``
+    rows (what the repository writes beside a live lead)."""
     now = datetime.now(UTC)
     span = timedelta(days=730)
-    rows = []
+    rows, tag_rows, term_rows = [], [], []
     for index in range(start, start + count):
         created = now - span + span * (index / total)
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -120,9 +123,13 @@ def lead_rows(
         tags = rng.sample(TAGS, rng.choice((0, 1, 1, 2, 3)))
         score = min(100, int(rng.betavariate(2, 3) * 100))
         reasons = json.dumps([{"code": "completeness.email", "label": "Email", "points": score}])
+        lead_id = uuid7_at(created, rng)
+        search = f"{first} {last} {email} company {company_n}"
+        tag_rows.extend((workspace, tag, lead_id, tag) for tag in tags)
+        term_rows.extend((workspace, term, lead_id) for term in words(search))
         rows.append(
             (
-                uuid7_at(created, rng),
+                lead_id,
                 workspace,
                 email,
                 first.capitalize(),
@@ -138,37 +145,42 @@ def lead_rows(
                 score,
                 reasons,
                 f"{first} {last}",
-                f"{first} {last} {email} company {company_n}",
+                search,
                 created,
                 created,
             )
         )
-    return rows
+    return rows, tag_rows, term_rows
 
 
 async def fill(database: Database, workspace: UUID, stages: list[UUID], rows: int) -> float:
-    """COPY batches of generated leads into a TEMP table and move them into ``leads``."""
+    """COPY batches of generated leads (and their tag and search-term rows) into TEMP tables
+    and move them into the tenant tables with ``INSERT … SELECT``."""
     rng = random.Random(7)
     started = time.perf_counter()
+    tables = (
+        ("leads", COLUMNS),
+        ("lead_tags", ("workspace_id", "tag_key", "lead_id", "tag")),
+        ("lead_search_terms", ("workspace_id", "term", "lead_id")),
+    )
     for start in range(0, rows, BATCH):
         count = min(BATCH, rows - start)
-        records = lead_rows(workspace, stages, start, count, rows, rng)
+        batches = lead_rows(workspace, stages, start, count, rows, rng)
         async with database.app.connect() as conn, conn.begin():
             await set_tenant(conn, workspace)
-            await conn.execute(
-                text(
-                    "CREATE TEMP TABLE bench_leads ON COMMIT DROP AS "
-                    f"SELECT {', '.join(COLUMNS)} FROM leads WITH NO DATA"
-                )
-            )
             raw = (await conn.get_raw_connection()).driver_connection
-            await raw.copy_records_to_table("bench_leads", records=records, columns=COLUMNS)
-            await conn.execute(
-                text(
-                    f"INSERT INTO leads ({', '.join(COLUMNS)}) "
-                    f"SELECT {', '.join(COLUMNS)} FROM bench_leads"
+            for (table, columns), records in zip(tables, batches, strict=True):
+                names = ", ".join(columns)
+                await conn.execute(
+                    text(
+                        f"CREATE TEMP TABLE bench_{table} ON COMMIT DROP AS "
+                        f"SELECT {names} FROM {table} WITH NO DATA"
+                    )
                 )
-            )
+                await raw.copy_records_to_table(f"bench_{table}", records=records, columns=columns)
+                await conn.execute(
+                    text(f"INSERT INTO {table} ({names}) SELECT {names} FROM bench_{table}")
+                )
         print(f"  {start + count:>9,} leads", flush=True)
     return time.perf_counter() - started
 
@@ -286,7 +298,7 @@ async def main(rows: int, requests: int, log_sink: IO[str]) -> None:
         print(f"  {rows / seconds:,.0f} leads/s (COPY + INSERT … SELECT, indexes in place)")
         superuser = create_async_engine(pg.url, isolation_level="AUTOCOMMIT")
         async with superuser.connect() as conn:
-            await conn.execute(text("VACUUM ANALYZE leads"))
+            await conn.execute(text("VACUUM ANALYZE leads, lead_tags, lead_search_terms"))
             half = (
                 await conn.execute(
                     text(
@@ -324,11 +336,13 @@ async def main(rows: int, requests: int, log_sink: IO[str]) -> None:
                     },
                 ),
                 "deep cursor (1/2 down)": ("/api/v1/leads", {"limit": PAGE, "cursor": cursor}),
-                "text search q=kowal": ("/api/v1/leads", {"limit": PAGE, "q": "kowal"}),
-                "text search q=jennifer.hall": (
+                "search q=kowal": ("/api/v1/leads", {"limit": PAGE, "q": "kowal"}),
+                "search q=jennifer hall": ("/api/v1/leads", {"limit": PAGE, "q": "jennifer hall"}),
+                "search q=company kowalski": (
                     "/api/v1/leads",
-                    {"limit": PAGE, "q": "jennifer hall"},
+                    {"limit": PAGE, "q": "company kowalski"},
                 ),
+                "search q=j m (common words)": ("/api/v1/leads", {"limit": PAGE, "q": "j m"}),
             }
             results = {}
             for name, (path, params) in cases.items():

@@ -146,3 +146,56 @@ async def test_pages_never_repeat_or_skip_a_lead_while_leads_are_added(
     assert set(flat) <= initial | set(added)
     if (sort, order) == ("created_at", "desc"):
         assert set(flat) == initial  # the newest are on pages already passed
+
+
+@pytest.mark.parametrize(
+    ("cap", "small_set"),
+    [(50_000, 5000), (1, 5000), (3, 1), (1000, 1)],
+    ids=["rare words", "every word common", "rare with probes, walked", "rare, walked"],
+)
+async def test_every_search_strategy_finds_the_same_leads(
+    client, database, owner_engine, monkeypatch, cap, small_set
+):
+    """Word search chooses how to run by how common each word is; the answer never changes."""
+    from scaliyo.adapters.persistence import lead_repository
+
+    monkeypatch.setattr(lead_repository, "SEARCH_CAP", cap)
+    monkeypatch.setattr(lead_repository, "SMALL_SET", small_set)
+    _, headers, _ = await leads_workspace(database, owner_engine, f"Search {cap} {small_set}")
+    people = [
+        ("Jennifer", "Hall", "Acme Corp"),
+        ("Jennifer", "Halloran", "Globex"),
+        ("Jenny", "Smith", "Acme Labs"),
+        ("John", "Hall", "Initech"),
+        ("Ana", "Hallé", "Umbrella"),
+    ]
+    for index, (first, last, company) in enumerate(people):
+        await create(
+            client,
+            headers,
+            email=f"{first.lower()}.{index}@{company.split()[0].lower()}.example.com",
+            first_name=first,
+            last_name=last,
+            company=company,
+        )
+
+    async def names(q: str) -> set[str]:
+        response = await client.get("/api/v1/leads", params={"q": q, "limit": 2}, headers=headers)
+        assert response.status_code == 200, response.text
+        seen = {f"{i['first_name']} {i['last_name']}" for i in response.json()["items"]}
+        cursor = response.json()["next_cursor"]
+        while cursor:
+            more = await client.get(
+                "/api/v1/leads", params={"q": q, "limit": 2, "cursor": cursor}, headers=headers
+            )
+            seen |= {f"{i['first_name']} {i['last_name']}" for i in more.json()["items"]}
+            cursor = more.json()["next_cursor"]
+        return seen
+
+    assert await names("jen hall") == {"Jennifer Hall", "Jennifer Halloran"}
+    assert await names("hall") == {"Jennifer Hall", "Jennifer Halloran", "John Hall", "Ana Hallé"}
+    assert await names("HALLE") == {"Ana Hallé"}
+    assert await names("acme jen") == {"Jennifer Hall", "Jenny Smith"}
+    assert await names("j hall initech") == {"John Hall"}
+    assert await names("jennifer zzz") == set()
+    assert await names("example com") == {f"{first} {last}" for first, last, _ in people}

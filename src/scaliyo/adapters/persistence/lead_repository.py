@@ -3,8 +3,15 @@
 Every statement names the workspace explicitly as well (row-level security would filter
 anyway), so the planner knows which workspace a query is about and picks the indexes that
 start with ``workspace_id``. Derived columns (``name_key``, ``sort_name``, ``search_text``,
-``tag_keys``) are written from the domain's folding by ``lead_values``: bulk paths (imports,
-the benchmark) write rows with it too.
+``tag_keys``) are written from the domain's folding by ``lead_values``.
+
+Under row-level security PostgreSQL uses only leakproof operators (``=``, ``<``, ``>`` on
+uuids, numbers, times and text) as index conditions. So a live lead's tags and search words are
+also rows of ``lead_tags`` and ``lead_search_terms`` (kept by every write here, removed while a
+lead is deleted), and tag and text filters are semi-joins on their B-tree indexes: ``IN
+(SELECT lead_id … WHERE tag_key = …)``, ``term >= word AND term < word || U+10FFFF``. Bulk
+paths that write leads without this repository (imports, the benchmark) write those rows too
+(``tag_rows``, ``term_rows``).
 """
 
 from __future__ import annotations
@@ -17,22 +24,26 @@ from uuid import UUID
 from sqlalchemy import (
     Row,
     and_,
+    any_,
     bindparam,
     delete,
+    false,
     func,
     insert,
+    intersect,
     literal,
     or_,
     select,
     text,
+    true,
     tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from scaliyo.adapters.persistence.tables import leads
-from scaliyo.application.leads.derived import search_text, sort_name
+from scaliyo.adapters.persistence.tables import lead_search_terms, lead_tags, leads
+from scaliyo.application.leads.derived import query_words, search_terms, search_text, sort_name
 from scaliyo.application.leads.errors import LeadExists
 from scaliyo.application.leads.filters import LeadFilter, Order, Position, SortKey
 from scaliyo.application.leads.ports import Selection, TagCount
@@ -159,14 +170,37 @@ def like_pattern(folded: str) -> str:
     return f"%{escaped}%"
 
 
-def filter_conditions(lead_filter: LeadFilter) -> list[Any]:
+# Above every character: ``term < word || TOP`` bounds the terms that start with ``word`` (the
+# column's collation is "C": code point order).
+TOP = "\U0010ffff"
+# How many matches of a search word make it "common" (checked by a probe per lead rather than
+# gathered as candidates).
+SEARCH_CAP = 50_000
+# Up to this many candidates are looked up by id; more are checked while walking the list.
+SMALL_SET = 5000
+_CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+
+
+def filter_conditions(lead_filter: LeadFilter, workspace: Any, *, deleted: bool) -> list[Any]:
+    """SQL conditions of one filter, but for the word search of live leads (``_search``).
+    Live leads are tag-filtered through ``lead_tags``; deleted ones (the trash, a small set)
+    by their own columns."""
     conditions: list[Any] = []
-    if lead_filter.q:
+    if lead_filter.q and (deleted or not query_words(lead_filter.q)):
         conditions.append(leads.c.search_text.like(like_pattern(lead_filter.q), escape="\\"))
     if lead_filter.statuses:
         conditions.append(_one_of(leads.c.status, lead_filter.statuses))
-    if lead_filter.tags:
+    if lead_filter.tags and deleted:
         conditions.append(leads.c.tag_keys.contains(list(lead_filter.tags)))
+    elif lead_filter.tags:
+        conditions.extend(
+            leads.c.id.in_(
+                select(lead_tags.c.lead_id).where(
+                    lead_tags.c.workspace_id == workspace, lead_tags.c.tag_key == key
+                )
+            )
+            for key in lead_filter.tags
+        )
     if lead_filter.owner_given:
         either = []
         if lead_filter.owners:
@@ -187,6 +221,68 @@ def filter_conditions(lead_filter: LeadFilter) -> list[Any]:
     return conditions
 
 
+def _term_range(terms: Any, workspace: Any, word: str) -> list[Any]:
+    return [terms.c.workspace_id == workspace, terms.c.term >= word, terms.c.term < word + TOP]
+
+
+def _has_term(workspace: Any, word: str, lead_id: Any) -> Any:
+    """The lead ``lead_id`` has a term starting with ``word``: a subquery with LIMIT 1, so
+    PostgreSQL runs it as a probe per lead (index-only) instead of hashing every lead with a
+    common word."""
+    probe = lead_search_terms.alias("probe")
+    return (
+        select(true())
+        .where(probe.c.lead_id == lead_id, *_term_range(probe, workspace, word))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def tag_rows(workspace_id: UUID, many: Sequence[Lead]) -> dict[str, list[Any]]:
+    """``lead_tags`` rows of the live ones among ``many``, as columns for ``unnest``."""
+    rows: dict[str, list[Any]] = {"keys": [], "ids": [], "tags": []}
+    for lead in many:
+        if lead.is_deleted:
+            continue
+        for tag in lead.tags:
+            rows["keys"].append(tag_key(tag))
+            rows["ids"].append(lead.id)
+            rows["tags"].append(tag)
+    return {"workspace": workspace_id, **rows}
+
+
+def term_rows(workspace_id: UUID, many: Sequence[Lead]) -> dict[str, list[Any]]:
+    """``lead_search_terms`` rows of the live ones among ``many``, as columns for ``unnest``."""
+    terms: list[str] = []
+    ids: list[UUID] = []
+    for lead in many:
+        if lead.is_deleted:
+            continue
+        for term in search_terms(lead.profile):
+            terms.append(term)
+            ids.append(lead.id)
+    return {"workspace": workspace_id, "terms": terms, "ids": ids}
+
+
+_INSERT_TAGS = text(
+    "INSERT INTO lead_tags (workspace_id, tag_key, lead_id, tag) "
+    "SELECT :workspace, k, l, t FROM unnest(CAST(:keys AS text[]), CAST(:ids AS uuid[]), "
+    "CAST(:tags AS text[])) AS u (k, l, t) ON CONFLICT DO NOTHING"
+)
+_INSERT_TERMS = text(
+    "INSERT INTO lead_search_terms (workspace_id, term, lead_id) "
+    "SELECT :workspace, t, l FROM unnest(CAST(:terms AS text[]), CAST(:ids AS uuid[])) "
+    "AS u (t, l) ON CONFLICT DO NOTHING"
+)
+_DELETE_TAGS = text(
+    "DELETE FROM lead_tags WHERE workspace_id = :workspace AND lead_id = ANY(CAST(:ids AS uuid[]))"
+)
+_DELETE_TERMS = text(
+    "DELETE FROM lead_search_terms "
+    "WHERE workspace_id = :workspace AND lead_id = ANY(CAST(:ids AS uuid[]))"
+)
+
+
 def _one_of(column: Any, values: Sequence[Any]) -> Any:
     return column == values[0] if len(values) == 1 else column.in_(list(values))
 
@@ -202,7 +298,7 @@ class SqlLeadRepository:
     def _mine(self) -> Any:
         return leads.c.workspace_id == self._workspace()
 
-    def _selected(self, selection: Selection) -> list[Any]:
+    async def _selected(self, selection: Selection) -> list[Any]:
         conditions = [
             self._mine(),
             leads.c.deleted_at.is_not(None) if selection.deleted else leads.c.deleted_at.is_(None),
@@ -210,8 +306,69 @@ class SqlLeadRepository:
         if selection.until is not None:
             conditions.append(leads.c.id <= selection.until)
         for lead_filter in selection.filters:
-            conditions.extend(filter_conditions(lead_filter))
+            conditions.extend(
+                filter_conditions(lead_filter, self._workspace(), deleted=selection.deleted)
+            )
+            if lead_filter.q and not selection.deleted and query_words(lead_filter.q):
+                conditions.extend(await self._search(query_words(lead_filter.q)))
         return conditions
+
+    async def _search(self, found: list[str]) -> list[Any]:
+        """Conditions for live leads having, for every word, a term that starts with it.
+
+        1. Each word's term matches are counted up to ``SEARCH_CAP`` (index-only range scans,
+           one statement): a word under the cap is rare, else common.
+        2. With no rare word, the list is walked in its sort order and each lead probed for
+           every word (index-only) until a page is full: a common word fills a page after a
+           few thousand leads.
+        3. Else the candidates are the intersection of the rare words' leads (hashed index-only
+           scans). They are counted, and used in a form the planner cannot misjudge: up to
+           ``SMALL_SET``, with the common words probed on each, as an array looked up by
+           primary key (``id = ANY(ARRAY(…))``: a few index lookups); more, as a hashed subplan
+           checked while walking the list, then the probes (``(id IN (…)) IS TRUE`` is not
+           turned into a join).
+        Nothing of the candidates travels to Python. Plans are made for the values at hand
+        (``plan_cache_mode``), as a generic plan cannot know how selective a word is.
+        """
+        workspace = self._workspace()
+        await self._connection.execute(_CUSTOM_PLANS)
+        capped = [
+            select(func.count())
+            .select_from(
+                select(lead_search_terms.c.lead_id)
+                .where(*_term_range(lead_search_terms, workspace, word))
+                .limit(SEARCH_CAP)
+                .subquery()
+            )
+            .scalar_subquery()
+            for word in found
+        ]
+        counts = (await self._connection.execute(select(*capped))).one()
+        if min(counts) == 0:
+            return [false()]
+        ranked = sorted(zip(counts, found, strict=True))
+        rare = [word for count, word in ranked if count < SEARCH_CAP]
+        common = [word for count, word in ranked if count >= SEARCH_CAP]
+        if not rare:
+            return [_has_term(workspace, word, leads.c.id) for word in common]
+        parts = [
+            select(lead_search_terms.c.lead_id).where(
+                *_term_range(lead_search_terms, workspace, word)
+            )
+            for word in rare
+        ]
+        matched = (intersect(*parts) if len(parts) > 1 else parts[0]).subquery()
+        size = await self._connection.scalar(select(func.count()).select_from(matched))
+        if not size:
+            return [false()]
+        if size <= SMALL_SET:
+            candidates = select(matched.c.lead_id).where(
+                *(_has_term(workspace, word, matched.c.lead_id) for word in common)
+            )
+            return [leads.c.id == any_(func.array(candidates.scalar_subquery()))]
+        rare_leads = select(matched.c.lead_id)
+        probes = [_has_term(workspace, word, leads.c.id) for word in common]
+        return [leads.c.id.in_(rare_leads).is_(true()), *probes]
 
     async def get(self, lead_id: UUID, *, for_update: bool = False) -> Lead | None:
         query = select(*LEAD_COLUMNS).where(self._mine(), leads.c.id == lead_id)
@@ -243,6 +400,7 @@ class SqlLeadRepository:
 
     async def add(self, lead: Lead) -> None:
         await self._write(insert(leads).values(**lead_values(lead)))
+        await self._index([lead], tags=True, terms=True, fresh=True)
 
     async def save(self, lead: Lead) -> None:
         values = lead_values(lead)
@@ -251,8 +409,11 @@ class SqlLeadRepository:
             .where(self._mine(), leads.c.id == lead.id)
             .values({name: values[name] for name in _UPDATED})
         )
+        await self._index([lead], tags=True, terms=True)
 
-    async def save_many(self, many: Sequence[Lead]) -> None:
+    async def save_many(
+        self, many: Sequence[Lead], *, tags: bool = True, terms: bool = True
+    ) -> None:
         if not many:
             return
         rows = []
@@ -260,6 +421,27 @@ class SqlLeadRepository:
             values = lead_values(lead)
             rows.append({"lead_id": lead.id, **{name: values[name] for name in _UPDATED}})
         await self._write(_SAVE_MANY, rows)
+        await self._index(many, tags=tags, terms=terms)
+
+    async def _index(
+        self, many: Sequence[Lead], *, tags: bool, terms: bool, fresh: bool = False
+    ) -> None:
+        """Rewrite the tag and search-term rows of ``many`` (none for deleted leads)."""
+        workspace = self._workspace()
+        assert workspace is not None
+        ids = {"workspace": workspace, "ids": [lead.id for lead in many]}
+        if tags:
+            if not fresh:
+                await self._connection.execute(_DELETE_TAGS, ids)
+            rows = tag_rows(workspace, many)
+            if rows["ids"]:
+                await self._connection.execute(_INSERT_TAGS, rows)
+        if terms:
+            if not fresh:
+                await self._connection.execute(_DELETE_TERMS, ids)
+            rows = term_rows(workspace, many)
+            if rows["ids"]:
+                await self._connection.execute(_INSERT_TERMS, rows)
 
     async def _write(self, statement: Any, parameters: Any = None) -> None:
         # A violation aborts the transaction: the handler's error rolls it back.
@@ -281,14 +463,14 @@ class SqlLeadRepository:
             return []
         query = (
             select(*LEAD_COLUMNS)
-            .where(*self._selected(Selection(deleted=deleted)), leads.c.id.in_(list(ids)))
+            .where(*await self._selected(Selection(deleted=deleted)), leads.c.id.in_(list(ids)))
             .order_by(leads.c.id)
             .with_for_update()
         )
         return [lead_from_row(row) for row in await self._connection.execute(query)]
 
-    def _by_id(self, selection: Selection, after: UUID | None, limit: int) -> Any:
-        query = select(*LEAD_COLUMNS).where(*self._selected(selection))
+    async def _by_id(self, selection: Selection, after: UUID | None, limit: int) -> Any:
+        query = select(*LEAD_COLUMNS).where(*await self._selected(selection))
         if after is not None:
             query = query.where(leads.c.id > after)
         return query.order_by(leads.c.id).limit(limit)
@@ -296,17 +478,18 @@ class SqlLeadRepository:
     async def lock_page(
         self, selection: Selection, *, after: UUID | None, limit: int
     ) -> list[Lead]:
-        query = self._by_id(selection, after, limit).with_for_update()
+        query = (await self._by_id(selection, after, limit)).with_for_update()
         return [lead_from_row(row) for row in await self._connection.execute(query)]
 
     async def export_page(
         self, selection: Selection, *, after: UUID | None, limit: int
     ) -> list[Lead]:
-        query = self._by_id(selection, after, limit)
+        query = await self._by_id(selection, after, limit)
         return [lead_from_row(row) for row in await self._connection.execute(query)]
 
     async def count(self, selection: Selection) -> int:
-        query = select(func.count()).select_from(leads).where(*self._selected(selection))
+        conditions = await self._selected(selection)
+        query = select(func.count()).select_from(leads).where(*conditions)
         return int(await self._connection.scalar(query) or 0)
 
     async def page(
@@ -319,7 +502,7 @@ class SqlLeadRepository:
         limit: int,
     ) -> list[Lead]:
         column = SORT_COLUMNS[sort]
-        query = select(*LEAD_COLUMNS).where(*self._selected(selection))
+        query = select(*LEAD_COLUMNS).where(*await self._selected(selection))
         if after is not None:
             key = tuple_(column, leads.c.id)
             mark = tuple_(literal(after.value, column.type), literal(after.id, leads.c.id.type))
@@ -333,24 +516,18 @@ class SqlLeadRepository:
 
     async def tag_counts(self, limit: int) -> list[TagCount]:
         rows = await self._connection.execute(
-            text(
-                """
-                SELECT min(t.tag) AS tag, count(*) AS n
-                FROM leads l CROSS JOIN LATERAL unnest(l.tags, l.tag_keys) AS t (tag, key)
-                WHERE l.workspace_id = :workspace AND l.deleted_at IS NULL
-                GROUP BY t.key
-                ORDER BY n DESC, t.key
-                LIMIT :limit
-                """
-            ),
-            {"workspace": self._workspace(), "limit": limit},
+            select(func.min(lead_tags.c.tag).label("tag"), func.count().label("n"))
+            .where(lead_tags.c.workspace_id == self._workspace())
+            .group_by(lead_tags.c.tag_key)
+            .order_by(func.count().desc(), lead_tags.c.tag_key)
+            .limit(limit)
         )
         return [TagCount(tag=row.tag, count=row.n) for row in rows]
 
     async def tag_in_use(self, key: str) -> bool:
         query = select(
-            select(leads.c.id)
-            .where(self._mine(), leads.c.deleted_at.is_(None), leads.c.tag_keys.contains([key]))
+            select(lead_tags.c.lead_id)
+            .where(lead_tags.c.workspace_id == self._workspace(), lead_tags.c.tag_key == key)
             .exists()
         )
         return bool(await self._connection.scalar(query))

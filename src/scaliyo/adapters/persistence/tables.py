@@ -531,7 +531,10 @@ payment_events = Table(
 # Migration 0030. Every index starts with ``workspace_id``; list indexes are partial on live
 # leads. ``name_key``, ``sort_name``, ``search_text`` and ``tag_keys`` are derived by the
 # repository (``lead_repository.lead_values``) with the domain's folding, so search and sort are
-# case- and accent-insensitive. The GIN indexes use btree_gin (for ``workspace_id``) and pg_trgm.
+# case- and accent-insensitive. Tag and text filters of live leads go through ``lead_tags`` and
+# ``lead_search_terms`` (B-tree, equality and ranges): under row-level security PostgreSQL uses
+# only leakproof operators as index conditions, and ``@>``, ``LIKE`` and ``@@`` are not
+# (docs/decisions/0011-lead-storage-and-search.md).
 
 pipeline_stages = Table(
     "pipeline_stages",
@@ -671,27 +674,44 @@ leads = Table(
         postgresql_where=text("deleted_at IS NULL"),
     ),
     Index(
-        "ix_leads_live_workspace_id_tag_keys",
-        "workspace_id",
-        "tag_keys",
-        postgresql_using="gin",
-        postgresql_where=text("deleted_at IS NULL"),
-    ),
-    Index(
-        "ix_leads_live_workspace_id_search_text",
-        "workspace_id",
-        "search_text",
-        postgresql_using="gin",
-        postgresql_ops={"search_text": "gin_trgm_ops"},
-        postgresql_where=text("deleted_at IS NULL"),
-    ),
-    Index(
         "ix_leads_deleted_workspace_id_deleted_at",
         "workspace_id",
         "deleted_at",
         "id",
         postgresql_where=text("deleted_at IS NOT NULL"),
     ),
+)
+
+# The tags of live leads, one row per lead and tag (a soft-deleted lead has none).
+lead_tags = Table(
+    "lead_tags",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag_key", Text, primary_key=True),
+    Column("lead_id", UUID(as_uuid=True), primary_key=True),
+    Column("tag", Text, nullable=False),
+    Index("ix_lead_tags_workspace_id_lead_id", "workspace_id", "lead_id"),
+)
+
+# The words of live leads' names, emails and companies (folded), for word-prefix search.
+lead_search_terms = Table(
+    "lead_search_terms",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("term", Text(collation="C"), primary_key=True),
+    Column("lead_id", UUID(as_uuid=True), primary_key=True),
+    # A lead's terms: rewriting them, and probing "has a term starting with …" index-only.
+    Index("ix_lead_search_terms_workspace_id_lead_id", "workspace_id", "lead_id", "term"),
 )
 
 # The ideal customer profile: one row per workspace (absent: defaulted from onboarding).

@@ -163,7 +163,11 @@ async def apply_action(
         await admit_contacts(uow, len(changed), now)
     elif action.name == "delete":
         await give_back_contacts(uow, len(changed), now)
-    await uow.leads.save_many(changed)
+    await uow.leads.save_many(
+        changed,
+        tags=action.name in {"tag", "untag", "delete", "restore"},
+        terms=action.name in {"delete", "restore"},
+    )
     uow.record(*events)
     outcome.affected = len(changed)
     return outcome

@@ -21,7 +21,7 @@ from scaliyo.application.shared.ports import BaseUnitOfWork
 from scaliyo.domain.leads.custom_fields import CustomFieldSet
 from scaliyo.domain.leads.dedup import DedupKeys, KnownLead
 from scaliyo.domain.leads.icp import IdealCustomerProfile
-from scaliyo.domain.leads.lead import Lead, LeadId
+from scaliyo.domain.leads.lead import Lead
 from scaliyo.domain.leads.pipeline import Pipeline
 
 
@@ -57,7 +57,12 @@ class LeadRepository(Protocol):
         was deleted meanwhile."""
         ...
 
-    async def save_many(self, leads: Sequence[Lead]) -> None: ...
+    async def save_many(
+        self, leads: Sequence[Lead], *, tags: bool = True, terms: bool = True
+    ) -> None:
+        """Write many leads; ``tags``/``terms`` False: their tags, or their name, email,
+        company and liveness, did not change (their index rows are left alone)."""
+        ...
 
     async def lock_ids(self, ids: Sequence[UUID], *, deleted: bool) -> list[Lead]:
         """The leads among ``ids`` (live ones, or deleted ones), locked, in id order."""
@@ -178,6 +183,3 @@ class LeadsUnitOfWork(BaseUnitOfWork, Protocol):
     onboarding: OnboardingRepository
     limits: UsageLimits
     jobs: JobRepository
-
-
-LeadIds = Sequence[LeadId]

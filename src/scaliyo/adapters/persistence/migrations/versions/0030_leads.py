@@ -1,9 +1,9 @@
-"""Leads: pipeline stages, leads, the ideal customer profile, custom field definitions and
-segments, tenant tables under RLS. Every workspace that exists already gets the default
-pipeline, as new ones do when they are created.
+"""Leads: pipeline stages, leads with their tag and search-term index tables, the ideal
+customer profile, custom field definitions and segments, tenant tables under RLS. Every
+workspace that exists already gets the default pipeline, as new ones do when they are created.
 
-Search over name, email and company uses pg_trgm; the GIN indexes start with ``workspace_id``
-through btree_gin. Both are trusted extensions, created by the login role when absent.
+No GIN or trigram index: under row-level security PostgreSQL takes only leakproof operators as
+index conditions, so tags and text search are B-tree tables (docs/decisions/0011).
 
 Revision ID: 0030
 Revises: 0020
@@ -22,8 +22,15 @@ down_revision = "0020"
 branch_labels = None
 depends_on = None
 
-TENANT_TABLES = ["pipeline_stages", "leads", "lead_icps", "lead_custom_fields", "lead_segments"]
-EXTENSIONS = ("pg_trgm", "btree_gin")
+TENANT_TABLES = [
+    "pipeline_stages",
+    "leads",
+    "lead_tags",
+    "lead_search_terms",
+    "lead_icps",
+    "lead_custom_fields",
+    "lead_segments",
+]
 # The default pipeline as it was when this migration was written (domain/leads/pipeline.py).
 DEFAULT_STAGES = (
     ("New", "#64748b"),
@@ -69,13 +76,6 @@ def _workspace_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
-    # Extensions are made by the login role (the owner role may not create them), then the
-    # schema objects belong to the owner role as everywhere else.
-    op.execute("RESET ROLE")
-    for extension in EXTENSIONS:
-        op.execute(f"CREATE EXTENSION IF NOT EXISTS {extension}")
-    op.execute("SET ROLE scaliyo_owner")
-
     op.create_table(
         "pipeline_stages",
         _uuid("workspace_id"),
@@ -85,8 +85,8 @@ def upgrade() -> None:
         _text("color", nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         _tstz("created_at", default_now=True),
-        sa.CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="ck_pipeline_stages_color_format"),
-        sa.CheckConstraint("position >= 0", name="ck_pipeline_stages_position_non_negative"),
+        sa.CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color_format"),
+        sa.CheckConstraint("position >= 0", name="position_non_negative"),
         _workspace_fk("pipeline_stages"),
         sa.PrimaryKeyConstraint("workspace_id", "id", name="pk_pipeline_stages"),
         sa.UniqueConstraint(
@@ -148,13 +148,11 @@ def upgrade() -> None:
         _tstz("created_at"),
         _tstz("updated_at"),
         _tstz("deleted_at", nullable=True),
-        sa.CheckConstraint(
-            "source IN ('csv', 'apollo', 'manual', 'api')", name="ck_leads_source_known"
-        ),
-        sa.CheckConstraint("score BETWEEN 0 AND 100", name="ck_leads_score_range"),
+        sa.CheckConstraint("source IN ('csv', 'apollo', 'manual', 'api')", name="source_known"),
+        sa.CheckConstraint("score BETWEEN 0 AND 100", name="score_range"),
         sa.CheckConstraint(
             "email IS NOT NULL OR linkedin_url IS NOT NULL OR name_key IS NOT NULL",
-            name="ck_leads_has_identity",
+            name="has_identity",
         ),
         _workspace_fk("leads"),
         sa.ForeignKeyConstraint(
@@ -204,25 +202,34 @@ def upgrade() -> None:
             postgresql_where=LIVE,
         )
     op.create_index(
-        "ix_leads_live_workspace_id_tag_keys",
-        "leads",
-        ["workspace_id", "tag_keys"],
-        postgresql_using="gin",
-        postgresql_where=LIVE,
-    )
-    op.create_index(
-        "ix_leads_live_workspace_id_search_text",
-        "leads",
-        ["workspace_id", "search_text"],
-        postgresql_using="gin",
-        postgresql_ops={"search_text": "gin_trgm_ops"},
-        postgresql_where=LIVE,
-    )
-    op.create_index(
         "ix_leads_deleted_workspace_id_deleted_at",
         "leads",
         ["workspace_id", "deleted_at", "id"],
         postgresql_where=sa.text("deleted_at IS NOT NULL"),
+    )
+
+    op.create_table(
+        "lead_tags",
+        _uuid("workspace_id"),
+        _text("tag_key", nullable=False),
+        _uuid("lead_id"),
+        _text("tag", nullable=False),
+        _workspace_fk("lead_tags"),
+        sa.PrimaryKeyConstraint("workspace_id", "tag_key", "lead_id", name="pk_lead_tags"),
+    )
+    op.create_index("ix_lead_tags_workspace_id_lead_id", "lead_tags", ["workspace_id", "lead_id"])
+    op.create_table(
+        "lead_search_terms",
+        _uuid("workspace_id"),
+        sa.Column("term", sa.Text(collation="C"), nullable=False),
+        _uuid("lead_id"),
+        _workspace_fk("lead_search_terms"),
+        sa.PrimaryKeyConstraint("workspace_id", "term", "lead_id", name="pk_lead_search_terms"),
+    )
+    op.create_index(
+        "ix_lead_search_terms_workspace_id_lead_id",
+        "lead_search_terms",
+        ["workspace_id", "lead_id", "term"],
     )
 
     op.create_table(
@@ -255,7 +262,7 @@ def upgrade() -> None:
         _tstz("created_at", default_now=True),
         sa.CheckConstraint(
             "type IN ('text', 'number', 'date', 'boolean', 'single_select')",
-            name="ck_lead_custom_fields_type_known",
+            name="type_known",
         ),
         _workspace_fk("lead_custom_fields"),
         sa.PrimaryKeyConstraint("workspace_id", "key", name="pk_lead_custom_fields"),
@@ -312,7 +319,3 @@ def downgrade() -> None:
         disable_tenant_rls(table)
     for table in reversed(TENANT_TABLES):
         op.drop_table(table)
-    op.execute("RESET ROLE")
-    for extension in reversed(EXTENSIONS):
-        op.execute(f"DROP EXTENSION IF EXISTS {extension}")
-    op.execute("SET ROLE scaliyo_owner")
