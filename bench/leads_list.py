@@ -29,11 +29,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
 import json
 import os
 import random
-import secrets
 import shutil
 import statistics
 import tempfile
@@ -50,20 +48,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from scaliyo.adapters.clock import SystemClock
-from scaliyo.adapters.ids import UuidV7Factory, new_id
 from scaliyo.adapters.logging import configure_logging
 from scaliyo.adapters.persistence import migrate
 from scaliyo.adapters.persistence.database import Database
-from scaliyo.adapters.persistence.unit_of_work import set_tenant, unit_of_work_factory
+from scaliyo.adapters.persistence.unit_of_work import set_tenant
 from scaliyo.adapters.settings import Settings
-from scaliyo.application.bus import OPERATOR, Bus, Context, default_middleware
-from scaliyo.application.identity.commands import CreateWorkspace
+from scaliyo.application.bus import Context
 from scaliyo.application.leads.derived import words
-from scaliyo.application.registry import build_handlers
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.dev.servers import start_nats, start_postgres
 from scaliyo.entrypoints.http.app import create_app
+from support.workspace import setup
 
 BATCH = 100_000
 PAGE = 50
@@ -183,65 +178,6 @@ async def fill(database: Database, workspace: UUID, stages: list[UUID], rows: in
                 )
         print(f"  {start + count:>9,} leads", flush=True)
     return time.perf_counter() - started
-
-
-async def setup(pg_url: str, database: Database) -> tuple[UUID, list[UUID], str]:
-    """A workspace on an unlimited custom plan, its stages, and an owner's API key."""
-    bus = Bus(
-        build_handlers(clock=SystemClock(), ids=UuidV7Factory()),
-        unit_of_work_factory(database.app),
-        default_middleware(),
-    )
-    view = await bus.execute(
-        CreateWorkspace(name="Bench"), Context(request_id="bench", actor=OPERATOR)
-    )
-    workspace = UUID(view.id)
-    user, key_id, secret = new_id(), secrets.token_hex(8), secrets.token_hex(32)
-    owner = create_async_engine(pg_url)
-    async with owner.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO plans (code, name, monthly_price_cents, ai_credits, contacts, "
-                "public) VALUES ('bench_unlimited', 'Bench (no contact limit)', 0, 0, NULL, false)"
-            )
-        )
-        await conn.execute(
-            text("UPDATE subscriptions SET plan_code = 'bench_unlimited' WHERE workspace_id = :w"),
-            {"w": workspace},
-        )
-        await conn.execute(
-            text("INSERT INTO users (id, email, email_confirmed_at) VALUES (:id, :e, now())"),
-            {"id": user, "e": "bench@example.com"},
-        )
-        await conn.execute(
-            text("INSERT INTO memberships (workspace_id, user_id, role) VALUES (:w, :u, 'owner')"),
-            {"w": workspace, "u": user},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO api_keys (id, workspace_id, key_id, secret_hash, name, created_by) "
-                "VALUES (:id, :w, :k, :h, 'bench', :u)"
-            ),
-            {
-                "id": new_id(),
-                "w": workspace,
-                "k": key_id,
-                "h": hashlib.sha256(secret.encode()).hexdigest(),
-                "u": user,
-            },
-        )
-        stages = list(
-            (
-                await conn.execute(
-                    text(
-                        "SELECT id FROM pipeline_stages WHERE workspace_id = :w ORDER BY position"
-                    ),
-                    {"w": workspace},
-                )
-            ).scalars()
-        )
-    await owner.dispose()
-    return workspace, stages, f"sk_{key_id}_{secret}"
 
 
 def select_one_probe():

@@ -25,10 +25,13 @@ from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.application.identity.workspace_admin import CreateApiKey, CreateInvite
 from scaliyo.application.identity.workspace_ports import FixedSeats
 from scaliyo.application.leads.filters import LeadFilter
+from scaliyo.application.leads.import_ports import ImportRecord, ImportStatus, UploadRecord
 from scaliyo.application.leads.ports import Segment
 from scaliyo.application.leads.workspace_data import pipeline_of
 from scaliyo.domain.jobs.job import Job, Queue
 from scaliyo.domain.leads.attributes import LeadSource
+from scaliyo.domain.leads.column_mapping import ColumnChoice
+from scaliyo.domain.leads.imports import DuplicatePolicy
 from scaliyo.domain.leads.lead import Lead, LeadId
 from scaliyo.domain.leads.profile import LeadInput, normalise_lead
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
@@ -86,6 +89,7 @@ BODIES: dict[tuple[str, str], object] = {
     ("PATCH", "/api/v1/pipeline/stages/{stage_id}"): {"name": "Renamed"},
     ("PUT", "/api/v1/settings/icp"): {"titles": ["Route table"]},
     ("PUT", "/api/v1/settings/custom-fields"): {"fields": []},
+    ("POST", "/api/v1/leads/imports"): {"upload_id": str(uuid4())},
 }
 # Required query parameters, likewise.
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
@@ -191,6 +195,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         await uow.commit()
     session_a = await insert_session(owner_engine, a["owner"], ws_a)
     lead, segment, stage = await lead_objects(database, ws_a)
+    lead_import = await import_object(database, ws_a)
 
     # Workspace B: its owner signs in with a session (cookie + CSRF token).
     email_b = f"owner-b-{new_id().hex[-10:]}@example.com"
@@ -208,6 +213,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         "lead_id": lambda: str(lead),
         "segment_id": lambda: str(segment),
         "stage_id": lambda: str(stage),
+        "import_id": lambda: str(lead_import),
     }
     routes = [(m, p, b) for m, p, b in route_table(app) if set(path_params(p)) - NOT_IDS]
     assert len(routes) >= 6
@@ -234,7 +240,8 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
                     " (SELECT count(*) FROM jobs WHERE id = :j),"
                     " (SELECT title IS NULL AND deleted_at IS NULL FROM leads WHERE id = :l),"
                     " (SELECT name FROM lead_segments WHERE id = :sg),"
-                    " (SELECT name FROM pipeline_stages WHERE id = :st)"
+                    " (SELECT name FROM pipeline_stages WHERE id = :st),"
+                    " (SELECT status FROM lead_imports WHERE id = :im)"
                 ),
                 {
                     "ws": ws_a,
@@ -246,10 +253,21 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
                     "l": lead,
                     "sg": segment,
                     "st": stage,
+                    "im": lead_import,
                 },
             )
         ).one()
-    assert tuple(state) == ("member", True, True, True, 1, True, "A's segment", "New")
+    assert tuple(state) == (
+        "member",
+        True,
+        True,
+        True,
+        1,
+        True,
+        "A's segment",
+        "New",
+        "queued",
+    )
 
 
 async def lead_objects(database, workspace_id: UUID) -> tuple[UUID, UUID, UUID]:
@@ -279,3 +297,43 @@ async def lead_objects(database, workspace_id: UUID) -> tuple[UUID, UUID, UUID]:
         await uow.segments.add(segment)
         await uow.commit()
     return lead.id, segment.id, pipeline.first.id
+
+
+async def import_object(database, workspace_id: UUID) -> UUID:
+    """An upload and a queued import of a workspace (written directly, as targets)."""
+    ids = UuidV7Factory()
+    now = datetime.now(UTC)
+    upload = UploadRecord(
+        id=ids.new(),
+        workspace_id=workspace_id,
+        blob_key=f"{workspace_id}/upload/route-table",
+        filename="a.csv",
+        size=10,
+        sha256="",
+        encoding="utf-8",
+        delimiter=",",
+        has_header=True,
+        columns=("email",),
+        mapping=(ColumnChoice(index=0, column="email", field="email", confidence=1.0),),
+        row_estimate=1,
+        created_by=None,
+        created_at=now,
+    )
+    record = ImportRecord(
+        id=ids.new(),
+        workspace_id=workspace_id,
+        upload_id=upload.id,
+        job_id=None,
+        status=ImportStatus.QUEUED,
+        mapping=upload.mapping,
+        duplicate_policy=DuplicatePolicy.SKIP,
+        tags=(),
+        chunk_rows=100,
+        created_by=None,
+        created_at=now,
+    )
+    async with SqlUnitOfWork(database.app, WorkspaceId(workspace_id)) as uow:
+        await uow.lead_imports.add_upload(upload)
+        await uow.lead_imports.add(record)
+        await uow.commit()
+    return record.id

@@ -79,8 +79,12 @@ async def test_app_role_is_unprivileged_and_owns_nothing(owner_engine):
         owned = (
             await conn.execute(
                 text(
+                    # session-local TEMP tables (import staging) are the app's own, and gone
+                    # with its connection; nothing in a real schema is
                     "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
-                    "WHERE r.rolname = 'scaliyo_app'"
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE r.rolname = 'scaliyo_app' AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
+                    "AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'"
                 )
             )
         ).scalar()

@@ -234,6 +234,18 @@ class FakeLimits(_Part):
             staged[key] = [used + check.amount, limit]
         self._data.counters = staged
 
+    async def admit_up_to(self, metric: Metric, amount: int, *, at: datetime) -> int:
+        subscription = self._data.subscriptions.get(self._ws)
+        if subscription is None:
+            raise SubscriptionInactive("no subscription")
+        limit = plan_limit(metric, subscription.limits(self._data.plans[subscription.plan_code]))
+        key = (self._ws, metric.value, "", period_key(metric, at))
+        used = self._data.counters.get(key, [0, None])[0]
+        room = amount if limit is None else max(0, min(amount, limit - used))
+        if room:
+            self._data.counters[key] = [used + room, limit]
+        return room
+
     async def give_back(self, metric: Metric, amount: int = 1, *, at, subject=None) -> None:
         key = (self._ws, metric.value, subject or "", period_key(metric, at))
         if key in self._data.counters:

@@ -3,8 +3,11 @@ that ignore case and white space."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 
+import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -31,17 +34,26 @@ from scaliyo.domain.leads.dedup import dedup_keys, name_key
 from scaliyo.domain.leads.emails import normalise_email
 from scaliyo.domain.leads.errors import NoIdentity
 from scaliyo.domain.leads.freemail import is_free_mail
-from scaliyo.domain.leads.phones import normalise_phone
+from scaliyo.domain.leads.phones import normalise_phone, parse_international, parse_national
 from scaliyo.domain.leads.places import ISO_COUNTRIES, normalise_country, normalise_time_zone
-from scaliyo.domain.leads.profile import LeadInput, LeadProfile, normalise_lead, split_full_name
+from scaliyo.domain.leads.profile import (
+    LeadInput,
+    LeadProfile,
+    _values_and_every_error,
+    _values_of_valid_fields,
+    normalise_lead,
+    split_full_name,
+)
 from scaliyo.domain.leads.text import fold
 from scaliyo.domain.leads.web import (
+    linkedin_url_the_long_way,
     normalise_company_domain,
     normalise_linkedin_url,
     normalise_website,
     website_text,
 )
-from scaliyo.domain.shared.errors import ValidationFailed
+from scaliyo.domain.shared.errors import FieldError, ValidationFailed
+from scaliyo.domain.shared.text import has_control_characters
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30)
 
@@ -617,3 +629,163 @@ def test_the_fast_email_path_agrees_with_email_validator(local, domain):
             expected.normalized.casefold(),
             expected.ascii_domain.lower(),
         )
+
+
+# The fast paths of normalisation (an import normalises a million rows) must give exactly what
+# the long ways give.
+
+
+def test_printable_text_has_no_control_characters_in_any_unicode_version_we_run():
+    # has_control_characters skips printable text; that is only right if no character of the
+    # refused categories is printable.
+    refused = {"Cc", "Cf", "Cs", "Co", "Cn"}
+    for code_point in range(0x110000):
+        ch = chr(code_point)
+        assert has_control_characters(ch) is (unicodedata.category(ch) in refused)
+
+
+@given(text=st.text(max_size=20))
+def test_control_characters_are_found_anywhere_in_the_text(text):
+    refused = {"Cc", "Cf", "Cs", "Co", "Cn"}
+    expected = any(unicodedata.category(ch) in refused for ch in text)
+    assert has_control_characters(text) is expected
+    assert has_control_characters("Jane " + text + " Doe") is expected
+
+
+CALLING_CODES = st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)).map(str)
+PLAIN_DIGITS = st.text(alphabet="0123456789", max_size=18)
+SEPARATED = st.text(alphabet="0123456789 ().-", max_size=30)
+
+
+def _parsed(parse, text):
+    try:
+        number = parse(text)
+    except phonenumbers.NumberParseException:
+        return None
+    return (
+        number.country_code,
+        number.national_number,
+        number.italian_leading_zero,
+        number.number_of_leading_zeros,
+        number.extension,
+    )
+
+
+@settings(max_examples=1000)
+@given(
+    body=st.one_of(
+        st.builds(lambda code, rest: code + rest, CALLING_CODES, PLAIN_DIGITS),
+        st.builds(lambda code, rest: code + rest, CALLING_CODES, SEPARATED),
+        st.builds(lambda zeros, rest: zeros + rest, st.text("0", max_size=6), PLAIN_DIGITS),
+        SEPARATED,
+    )
+)
+def test_the_international_phone_path_agrees_with_phonenumbers_parse(body):
+    text = "+" + body
+    expected = _parsed(lambda t: phonenumbers.parse(t, None), text)
+    assert _parsed(lambda t: parse_international(re.sub(r"[^0-9]", "", t)), text) == expected
+
+
+@settings(max_examples=300)
+@given(
+    scheme=st.sampled_from(["", "http://", "https://", "HTTPS://", "hTTp://"]),
+    host=st.sampled_from(["linkedin.com", "www.linkedin.com", "WWW.LinkedIn.COM"]),
+    kind=st.sampled_from(["in", "IN", "In"]),
+    slug=st.text(alphabet="abcXYZ019_.-", min_size=1, max_size=12),
+    slash=st.sampled_from(["", "/"]),
+)
+def test_the_plain_linkedin_path_agrees_with_the_long_way(scheme, host, kind, slug, slash):
+    value = f"{scheme}{host}/{kind}/{slug}{slash}"
+    try:
+        expected = linkedin_url_the_long_way(value)
+    except ValidationFailed as error:
+        expected = [(e.field, e.code) for e in error.errors]
+    try:
+        got = normalise_linkedin_url(value)
+    except ValidationFailed as error:
+        got = [(e.field, e.code) for e in error.errors]
+    assert got == expected
+
+
+def test_a_remembered_refusal_is_a_new_error_each_time():
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ValidationFailed) as caught:
+            normalise_country("Atlantis", field="countries[3]")
+        errors.append(caught.value)
+    first, second = errors
+    assert first is not second and first.errors is not second.errors
+    assert (
+        first.errors
+        == second.errors
+        == [
+            FieldError(
+                "countries[3]", "invalid_country", "Enter an ISO 3166 country code like US or DE."
+            )
+        ]
+    )
+    # The field is part of what is remembered.
+    with pytest.raises(ValidationFailed) as caught:
+        normalise_country("Atlantis")
+    assert caught.value.errors[0].field == "country"
+
+
+def test_remembered_websites_are_separate_objects():
+    first, second = normalise_website("Acme.com/about/"), normalise_website("Acme.com/about/")
+    assert first is not second
+    assert website_text(first) == website_text(second) == "https://acme.com/about"
+
+
+LEAD_VALUES = {
+    "email": st.sampled_from([None, "", "jane@acme.com", "bad@", " J@Gmail.com "]),
+    "first_name": st.sampled_from([None, "Jane", " Zoë ", "a\x00b"]),
+    "last_name": st.sampled_from([None, "Doe", "x" * 256]),
+    "company_domain": st.sampled_from([None, "", "acme.com", "gmail.com", "http://"]),
+    "website": st.sampled_from([None, "acme.com", "ftp://acme.com", "www.globex.io/"]),
+    "linkedin_url": st.sampled_from([None, "linkedin.com/in/jane", "linkedin.com/in/-"]),
+    "phone": st.sampled_from([None, "+1 415 555 0100", "(415) 555-0100", "12", "+44 x"]),
+    "country": st.sampled_from([None, "US", "Germany", "Atlantis"]),
+    "time_zone": st.sampled_from([None, "europe/berlin", "Mars/Base"]),
+    "company_size": st.sampled_from([None, "51-200", 120, "lots"]),
+    "seniority": st.sampled_from([None, "VP", "boss"]),
+    "custom_fields": st.sampled_from([{}, {"arr": "1,200"}, {"arr": "x"}, {"nope": 1}]),
+}
+
+
+@settings(max_examples=300)
+@given(values=st.fixed_dictionaries(LEAD_VALUES))
+def test_the_first_error_path_and_the_every_error_path_agree(values):
+    raw = LeadInput(**values)
+    collected, errors = _values_and_every_error(raw, FIELDS)
+    try:
+        fast = _values_of_valid_fields(raw, FIELDS)
+    except ValidationFailed:
+        assert errors
+    else:
+        assert not errors
+        assert fast == collected
+
+
+@settings(max_examples=1000)
+@given(
+    text=st.one_of(
+        st.builds(
+            lambda prefix, code, rest: prefix + code + rest,
+            st.sampled_from(["", "0", "00", "011", "0011", "8", "810", "1"]),
+            st.one_of(st.just(""), CALLING_CODES),
+            PLAIN_DIGITS,
+        ),
+        st.builds(lambda zeros, rest: zeros + rest, st.text("0", max_size=6), PLAIN_DIGITS),
+        SEPARATED,
+    ),
+    region=st.one_of(
+        st.sampled_from(["US", "GB", "DE", "IT", "FR", "IN", "BR", "RU", "XK", "AQ"]),
+        st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+    ),
+)
+def test_the_national_phone_path_agrees_with_phonenumbers_parse(text, region):
+    digits = re.sub(r"[^0-9]", "", text)
+    if not 4 <= len(digits) <= 17:  # normalise_phone refuses the others before parsing
+        return
+    expected = _parsed(lambda t: phonenumbers.parse(t, region), text)
+    assert _parsed(lambda t: parse_national(digits, region), text) == expected

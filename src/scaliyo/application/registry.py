@@ -29,6 +29,7 @@ def build_handlers(
     auth: AuthServices | None = None,
     payments: Payments | None = None,
     payment_links: PaymentLinks | None = None,
+    import_chunk_rows: int | None = None,
 ) -> Mapping[type[Message], Handler]:
     """Every handler. The identity handlers need ``identity`` (credentials, mail, the account
     directory) and the authentication handlers ``auth`` too (attempt limits, the account
@@ -43,7 +44,8 @@ def build_handlers(
     }
     handlers.update(billing_handlers(clock=clock, ids=ids))
     handlers.update(credit_handlers(clock=clock, ids=ids))
-    handlers.update(lead_handlers(clock=clock, ids=ids))
+    chunk = {} if import_chunk_rows is None else {"import_chunk_rows": import_chunk_rows}
+    handlers.update(lead_handlers(clock=clock, ids=ids, **chunk))
     if payments is not None and payment_links is not None:
         handlers.update(payment_handlers(clock=clock, payments=payments, links=payment_links))
     if identity is not None:

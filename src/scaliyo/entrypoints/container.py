@@ -89,6 +89,7 @@ class CoreProvider(Provider):
         auth: AuthServices,
         payments: Payments,
         links: PaymentLinks,
+        settings: Settings,
     ) -> Bus:
         return Bus(
             build_handlers(
@@ -98,6 +99,7 @@ class CoreProvider(Provider):
                 auth=auth,
                 payments=payments,
                 payment_links=links,
+                import_chunk_rows=settings.import_chunk_rows,
             ),
             unit_of_work_factory(database.app),
             default_middleware(),

@@ -773,6 +773,99 @@ lead_segments = Table(
     Index("ix_lead_segments_workspace_id_id", "workspace_id", "id"),
 )
 
+# --- lead imports (migration 0040) -----------------------------------------------------------
+# An upload is a CSV file in blob storage with what was detected about it; an import applies a
+# mapping to an upload's rows in a ``bulk_import`` job. ``rows_done`` and the counts are written
+# in each chunk's transaction: they are the point a redelivered job resumes from.
+
+lead_uploads = Table(
+    "lead_uploads",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("blob_key", Text, nullable=False),
+    Column("filename", Text, nullable=True),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("encoding", Text, nullable=False),
+    Column("delimiter", Text, nullable=False),
+    Column("has_header", Boolean, nullable=False),
+    Column("columns", ARRAY(Text), nullable=False),
+    Column("mapping", JSONB, nullable=False),
+    Column("row_estimate", BigInteger, nullable=False),
+    Column("created_by", UUID(as_uuid=True), nullable=True),
+    _tstz("created_at"),
+    Index("ix_lead_uploads_workspace_id_id", "workspace_id", "id"),
+)
+
+lead_imports = Table(
+    "lead_imports",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("upload_id", UUID(as_uuid=True), nullable=False),
+    Column("job_id", UUID(as_uuid=True), nullable=True),
+    Column("status", Text, nullable=False),
+    Column("mapping", JSONB, nullable=False),
+    Column("duplicate_policy", Text, nullable=False),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("chunk_rows", Integer, nullable=False),
+    Column("total_rows", BigInteger, nullable=True),
+    Column("rows_done", BigInteger, nullable=False, server_default=text("0")),
+    Column("created", BigInteger, nullable=False, server_default=text("0")),
+    Column("updated", BigInteger, nullable=False, server_default=text("0")),
+    Column("duplicates", BigInteger, nullable=False, server_default=text("0")),
+    Column("invalid", BigInteger, nullable=False, server_default=text("0")),
+    Column("limit_reached", BigInteger, nullable=False, server_default=text("0")),
+    Column("error", Text, nullable=True),
+    Column("created_by", UUID(as_uuid=True), nullable=True),
+    _tstz("created_at"),
+    _tstz("started_at", nullable=True),
+    _tstz("finished_at", nullable=True),
+    CheckConstraint("status IN ('queued', 'running', 'completed', 'failed')", name="status_known"),
+    CheckConstraint("duplicate_policy IN ('skip', 'fill_empty', 'overwrite')", name="policy_known"),
+    ForeignKeyConstraint(
+        ["upload_id"],
+        ["lead_uploads.id"],
+        name="fk_lead_imports_upload_id_lead_uploads",
+        ondelete="CASCADE",
+    ),
+    Index("ix_lead_imports_workspace_id_id", "workspace_id", "id"),
+)
+
+# Every row of an import that was not created or updated, with why (one row per problem).
+lead_import_errors = Table(
+    "lead_import_errors",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "import_id",
+        UUID(as_uuid=True),
+        ForeignKey("lead_imports.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("row", BigInteger, primary_key=True),
+    Column("seq", SmallInteger, primary_key=True),
+    Column("column", Text, nullable=True),
+    Column("code", Text, nullable=False),
+    Column("message", Text, nullable=False),
+)
+
 # Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).
 TENANT_ROOT_TABLES = {"workspaces": "id"}
 # Tables that belong to no tenant, read and written only by platform paths.

@@ -22,6 +22,7 @@ from scaliyo.adapters.persistence.auth_token_repository import SqlAuthTokenRepos
 from scaliyo.adapters.persistence.credit_ledger import SqlCreditLedger
 from scaliyo.adapters.persistence.invite_repository import SqlInviteRepository
 from scaliyo.adapters.persistence.job_repository import SqlJobRepository
+from scaliyo.adapters.persistence.lead_import_repository import SqlLeadImports
 from scaliyo.adapters.persistence.lead_repository import SqlLeadRepository
 from scaliyo.adapters.persistence.lead_settings_repository import (
     SqlCustomFieldRepository,
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
         self.icp = SqlIcpRepository(self.connection, tenant)
         self.custom_fields = SqlCustomFieldRepository(self.connection, tenant)
         self.segments = SqlSegmentRepository(self.connection, tenant)
+        self.lead_imports = SqlLeadImports(self.connection, tenant)
         self.payment_accounts = SqlPaymentAccounts(self.connection)
         self.payment_events = SqlPaymentEventLog(self.connection)
         self.plan_prices = SqlPlanPrices(self.connection)

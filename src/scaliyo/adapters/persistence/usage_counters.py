@@ -103,6 +103,40 @@ _CURRENT = text(
 
 _SUBSCRIPTION = text(f"SELECT * FROM subscriptions WHERE workspace_id = {TENANT}")
 
+_ENSURE_COUNTER = text(
+    f"""
+    INSERT INTO usage_counters (workspace_id, metric, subject, period, used, updated_at)
+    VALUES ({TENANT}, CAST(:metric AS text), '', CAST(:period AS text), 0,
+            CAST(:now AS timestamptz))
+    ON CONFLICT (workspace_id, metric, subject, period) DO NOTHING
+    """
+)
+
+
+def _lock_counter_statement(metric: Metric) -> Any:
+    return text(
+        f"""
+        SELECT c.used, CAST({PLAN_LIMIT_SQL[metric]} AS bigint) AS value
+        FROM usage_counters c
+        JOIN subscriptions s ON s.workspace_id = c.workspace_id
+        JOIN plans p ON p.code = s.plan_code
+        WHERE c.workspace_id = {TENANT} AND c.metric = CAST(:metric AS text)
+          AND c.subject = '' AND c.period = CAST(:period AS text)
+        FOR UPDATE OF c
+        """
+    )
+
+
+_ADD_USED = text(
+    f"""
+    UPDATE usage_counters
+    SET used = used + CAST(:amount AS bigint), last_limit = CAST(:limit AS bigint),
+        updated_at = CAST(:now AS timestamptz)
+    WHERE workspace_id = {TENANT} AND metric = CAST(:metric AS text)
+      AND subject = '' AND period = CAST(:period AS text)
+    """
+)
+
 
 class SqlUsageLimits:
     """``uow.limits``: the counters of the connection's tenant, in its transaction."""
@@ -126,6 +160,26 @@ class SqlUsageLimits:
                 row = (await self._connection.execute(_ADMIT[check.metric], params)).first()
                 if row is None:
                     await self._refusal(check, at)
+
+    async def admit_up_to(self, metric: Metric, amount: int, *, at: datetime) -> int:
+        """Count as many of ``amount`` as the limit leaves room for; how many were counted.
+        The counter row stays locked until the transaction ends, so concurrent callers are
+        decided one after another."""
+        if metric.sending or metric in SUBJECT_METRICS:
+            raise ValueError(f"{metric} is not a plain workspace counter")
+        if amount < 1:
+            return 0
+        params = {"metric": metric.value, "period": period_key(metric, at), "now": at}
+        await self._connection.execute(_ENSURE_COUNTER, params)
+        row = (await self._connection.execute(_lock_counter_statement(metric), params)).first()
+        if row is None:
+            raise SubscriptionInactive("This workspace has no subscription.")
+        room = amount if row.value is None else max(0, min(amount, row.value - row.used))
+        if room:
+            await self._connection.execute(
+                _ADD_USED, {**params, "amount": room, "limit": row.value}
+            )
+        return room
 
     async def _refusal(self, check: Check, at: datetime) -> None:
         row = (await self._connection.execute(_SUBSCRIPTION)).first()

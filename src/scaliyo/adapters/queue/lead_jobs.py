@@ -1,8 +1,9 @@
-"""The leads context's job type (``leads.bulk``: bulk actions and re-scores) for the worker.
+"""The leads context's job types for the worker: ``leads.bulk`` (bulk actions and re-scores)
+and ``bulk_import`` (CSV imports).
 
-Importing this module registers the job type; the worker process binds it to its database
-at start (``bind_lead_jobs``), as job functions get nothing but their ``JobContext``. Every
-chunk runs in a tenant-scoped transaction as ``scaliyo_app``.
+Importing this module registers the job types; the worker process binds them to its database
+and blob storage at start (``bind_lead_jobs``), as job functions get nothing but their
+``JobContext``. Every chunk runs in a tenant-scoped transaction as ``scaliyo_app``.
 """
 
 from __future__ import annotations
@@ -11,25 +12,60 @@ from typing import Any
 
 from scaliyo.adapters.clock import SystemClock
 from scaliyo.adapters.ids import UuidV7Factory
+from scaliyo.adapters.imports.row_workers import InlinePreparer, ProcessPoolPreparer
+from scaliyo.adapters.imports.upload_rows import BlobUploadReader
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import unit_of_work_factory
 from scaliyo.application.jobs.execution import JobContext, JobError
 from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.leads.bulk import BULK_JOB_TYPE, run_bulk_job
+from scaliyo.application.leads.import_job import IMPORT_JOB_TYPE, run_import_job
+from scaliyo.application.shared.blobs import BlobStorage
 
-_bound: dict[str, Database] = {}
+_bound: dict[str, Any] = {}
 
 
-def bind_lead_jobs(database: Database) -> None:
-    """Let this process's lead jobs use ``database`` (the worker calls it at start)."""
+def bind_lead_jobs(
+    database: Database, blobs: BlobStorage | None = None, *, import_workers: int | None = 0
+) -> None:
+    """Let this process's lead jobs use ``database`` and ``blobs`` (the worker calls it at
+    start). ``import_workers``: processes preparing import rows (0: one per CPU; None: none,
+    rows are prepared in this process)."""
     _bound["database"] = database
+    _bound["blobs"] = blobs
+    _bound["import_workers"] = import_workers
+
+
+def _database() -> Database:
+    database = _bound.get("database")
+    if database is None:
+        raise JobError("This worker was started without a database for lead jobs.")
+    return database
 
 
 @job_types.register(BULK_JOB_TYPE)
 async def leads_bulk(job: JobContext) -> dict[str, Any]:
-    database = _bound.get("database")
-    if database is None:
-        raise JobError("This worker was started without a database for lead jobs.")
     return await run_bulk_job(
-        job, unit_of_work_factory(database.app), SystemClock(), UuidV7Factory()
+        job, unit_of_work_factory(_database().app), SystemClock(), UuidV7Factory()
     )
+
+
+@job_types.register(IMPORT_JOB_TYPE)
+async def bulk_import(job: JobContext) -> dict[str, Any]:
+    database = _database()
+    blobs = _bound.get("blobs")
+    if blobs is None:
+        raise JobError("This worker was started without blob storage for imports.")
+    workers = _bound.get("import_workers")
+    preparer = InlinePreparer() if workers is None else ProcessPoolPreparer(workers)
+    try:
+        return await run_import_job(
+            job,
+            unit_of_work_factory(database.app),
+            SystemClock(),
+            UuidV7Factory(),
+            BlobUploadReader(blobs),
+            preparer,
+        )
+    finally:
+        await preparer.close()

@@ -70,6 +70,11 @@ class UsageLimits(Protocol):
         """Count every check, or none and raise (``limit_reached``, ``trial_ended`` …)."""
         ...
 
+    async def admit_up_to(self, metric: Metric, amount: int, *, at: datetime) -> int:
+        """Count as many of ``amount`` as the plan's limit leaves room for (a workspace
+        counter, not a sending one); how many were counted. For partial work such as imports."""
+        ...
+
     async def give_back(
         self, metric: Metric, amount: int = 1, *, at: datetime, subject: str | None = None
     ) -> None:

@@ -72,3 +72,24 @@ def field_errors(errors: list[FieldError], message: str = "The input is not vali
     """Raise ``ValidationFailed`` listing ``errors`` when there are any."""
     if errors:
         raise ValidationFailed(message, errors=errors)
+
+
+class UploadNotFound(NotFound):
+    code = "upload_not_found"
+    title = "Upload not found"
+
+
+class ImportNotFound(NotFound):
+    code = "import_not_found"
+    title = "Import not found"
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    kind = ErrorKind.LIMIT
+    title = "The file is larger than allowed"
+
+
+class FileRequired(ValidationFailed):
+    code = "file_required"
+    title = "Send a CSV file"

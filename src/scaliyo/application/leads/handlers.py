@@ -32,6 +32,19 @@ from scaliyo.application.leads.commands import (
     UpdateSegment,
     UpdateStage,
 )
+from scaliyo.application.leads.import_commands import (
+    GetImport,
+    ListImportProblems,
+    RegisterUpload,
+    StartImport,
+)
+from scaliyo.application.leads.import_handlers import (
+    DEFAULT_CHUNK_ROWS,
+    GetImportHandler,
+    ListImportProblemsHandler,
+    RegisterUploadHandler,
+    StartImportHandler,
+)
 from scaliyo.application.leads.lead_handlers import (
     CreateLeadHandler,
     DeleteLeadHandler,
@@ -66,10 +79,15 @@ from scaliyo.application.shared.ports import Clock, IdFactory
 
 
 def lead_handlers(
-    *, clock: Clock, ids: IdFactory, bulk_inline_max: int = INLINE_MAX
+    *,
+    clock: Clock,
+    ids: IdFactory,
+    bulk_inline_max: int = INLINE_MAX,
+    import_chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> Mapping[type[Message], Handler]:
     """Every handler of the leads context. ``bulk_inline_max``: how many leads a bulk action
-    changes in the request before it becomes a job (tests make it small)."""
+    changes in the request before it becomes a job (tests make it small);
+    ``import_chunk_rows``: the rows of an import chunk (one transaction)."""
     handlers: dict[type[Message], Any] = {
         CreateLead: CreateLeadHandler(clock, ids),
         GetLead: GetLeadHandler(ids),
@@ -94,5 +112,9 @@ def lead_handlers(
         UpdateSegment: UpdateSegmentHandler(clock, ids),
         DeleteSegment: DeleteSegmentHandler(),
         PurgeDeletedLeads: PurgeDeletedLeadsHandler(clock),
+        RegisterUpload: RegisterUploadHandler(clock),
+        StartImport: StartImportHandler(clock, ids, chunk_rows=import_chunk_rows),
+        GetImport: GetImportHandler(),
+        ListImportProblems: ListImportProblemsHandler(),
     }
     return handlers

@@ -71,18 +71,6 @@ class LeadRestored(LeadEvent, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
 
 
-class LeadsImported(Event, frozen=True, kw_only=True):
-    """One committed chunk of an import (one event per chunk, not one per lead)."""
-
-    event_type: ClassVar[str] = "leads.imported"
-    version: ClassVar[int] = 1
-    aggregate_type: ClassVar[str] = "lead_import"
-
-    chunk: int
-    created: tuple[UUID, ...] = ()
-    updated: tuple[UUID, ...] = ()
-
-
 class IdealCustomerProfileChanged(Event, frozen=True, kw_only=True):
     """Scores of the workspace's leads are stale (aggregate: the workspace)."""
 
@@ -99,3 +87,17 @@ class PipelineChanged(Event, frozen=True, kw_only=True):
     aggregate_type: ClassVar[str] = "workspace"
 
     stage_ids: tuple[UUID, ...]
+
+
+class LeadsImported(Event, frozen=True, kw_only=True):
+    """One committed chunk of an import (one event per chunk, not per lead): the leads it
+    created (new or restored) and updated. The aggregate is the import."""
+
+    aggregate_type: ClassVar[str] = "lead_import"
+    event_type: ClassVar[str] = "leads.imported"
+    version: ClassVar[int] = 1
+
+    first_row: int
+    last_row: int
+    created: tuple[UUID, ...] = ()
+    updated: tuple[UUID, ...] = ()

@@ -12,7 +12,7 @@ import zoneinfo
 from functools import cache, lru_cache
 
 from scaliyo.domain.leads.errors import invalid
-from scaliyo.domain.leads.text import NAME_MAX, clean_text, fold
+from scaliyo.domain.leads.text import NAME_MAX, RememberedVerdicts, clean_text, fold
 
 # ISO 3166-1 alpha-2 codes with their short English names (and Kosovo's XK).
 COUNTRY_NAMES: dict[str, str] = {
@@ -115,6 +115,10 @@ def _name_key(name: str) -> str:
 
 
 def normalise_country(raw: object, *, field: str = "country") -> str | None:
+    return _remembered_countries(raw, field)
+
+
+def _normalise_country(raw: object, *, field: str) -> str | None:
     value = clean_text(raw, field=field, max_length=NAME_MAX)
     if value is None:
         return None
@@ -122,6 +126,9 @@ def normalise_country(raw: object, *, field: str = "country") -> str | None:
     if code is None:
         raise invalid(field, "invalid_country", "Enter an ISO 3166 country code like US or DE.")
     return code
+
+
+_remembered_countries = RememberedVerdicts(_normalise_country)
 
 
 @lru_cache(maxsize=4096)
@@ -138,6 +145,10 @@ def _time_zones() -> dict[str, str]:
 
 def normalise_time_zone(raw: object, *, field: str = "time_zone") -> str | None:
     """An IANA time zone name in its canonical spelling (``europe/berlin`` → ``Europe/Berlin``)."""
+    return _remembered_time_zones(raw, field)
+
+
+def _normalise_time_zone(raw: object, *, field: str) -> str | None:
     value = clean_text(raw, field=field, max_length=64)
     if value is None:
         return None
@@ -145,3 +156,6 @@ def normalise_time_zone(raw: object, *, field: str = "time_zone") -> str | None:
     if zone is None:
         raise invalid(field, "invalid_time_zone", "Enter an IANA time zone like Europe/Berlin.")
     return zone
+
+
+_remembered_time_zones = RememberedVerdicts(_normalise_time_zone)

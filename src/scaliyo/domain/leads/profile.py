@@ -38,12 +38,13 @@ from scaliyo.domain.leads.custom_fields import (
     CustomValue,
     clean_custom_fields,
 )
-from scaliyo.domain.leads.emails import normalise_email
+from scaliyo.domain.leads.emails import LeadEmail, normalise_email
 from scaliyo.domain.leads.errors import NoIdentity
 from scaliyo.domain.leads.phones import normalise_phone
 from scaliyo.domain.leads.places import ISO_COUNTRIES, normalise_country, normalise_time_zone
 from scaliyo.domain.leads.text import EMAIL_MAX, NAME_MAX, URL_MAX, clean_text
 from scaliyo.domain.leads.web import (
+    Url,
     company_domain_from,
     normalise_company_domain,
     normalise_linkedin_url,
@@ -144,6 +145,67 @@ def has_identity(profile: LeadProfile) -> bool:
 def normalise_lead(raw: LeadInput, fields: CustomFieldSet = NO_CUSTOM_FIELDS) -> LeadProfile:
     """The normalised profile, or ``ValidationFailed`` (``NoIdentity`` when that is the only
     problem) listing every field error."""
+    try:
+        values = _values_of_valid_fields(raw, fields)
+    except ValidationFailed:
+        # Some field is invalid: normalise again, field by field, to report every problem.
+        values = None
+    if values is None:
+        values, errors = _values_and_every_error(raw, fields)
+    else:
+        errors = []
+    identity_given = bool(
+        values["email"]
+        or values["linkedin_url"]
+        or (values["first_name"] and values["last_name"] and values["company_domain"])
+    )
+    if not identity_given:
+        identity_error = FieldError("email", "no_identity", NO_IDENTITY_MESSAGE)
+        if not errors:
+            raise NoIdentity(NO_IDENTITY_MESSAGE, errors=[identity_error])
+        errors.append(identity_error)
+    if errors:
+        raise ValidationFailed("The lead is not valid.", errors=errors)
+    return LeadProfile(**values)
+
+
+def _values_of_valid_fields(raw: LeadInput, fields: CustomFieldSet) -> dict[str, Any]:
+    """The normalised values, stopping at the first invalid field: the path of most rows.
+
+    Same fields in the same order as :func:`_values_and_every_error` (so an unexpected error
+    surfaces the same way), without its per-field bookkeeping.
+    """
+    email = normalise_email(raw.email)
+    website = normalise_website(raw.website)
+    country = normalise_country(raw.country)
+    company_domain = normalise_company_domain(raw.company_domain)
+    if company_domain is None and raw_blank(raw.company_domain):
+        company_domain = _implied_company_domain(website, email)
+    return {
+        "email": email.address if email else None,
+        "first_name": clean_text(raw.first_name, field="first_name"),
+        "last_name": clean_text(raw.last_name, field="last_name"),
+        "title": clean_text(raw.title, field="title"),
+        "company": clean_text(raw.company, field="company"),
+        "company_domain": company_domain,
+        "website": website_text(website) if website else None,
+        "linkedin_url": normalise_linkedin_url(raw.linkedin_url),
+        "phone": normalise_phone(raw.phone, country),
+        "city": clean_text(raw.city, field="city"),
+        "country": country,
+        "time_zone": normalise_time_zone(raw.time_zone),
+        "industry": clean_text(raw.industry, field="industry"),
+        "company_size": parse_company_size(raw.company_size),
+        "seniority": parse_seniority(raw.seniority),
+        "department": parse_department(raw.department),
+        "custom_fields": clean_custom_fields(raw.custom_fields, fields) or {},
+    }
+
+
+def _values_and_every_error(
+    raw: LeadInput, fields: CustomFieldSet
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The normalised values (``None`` where invalid) and every field's errors, in order."""
     errors: list[FieldError] = []
 
     def attempt(make: Callable[[], _T]) -> _T | None:
@@ -158,10 +220,7 @@ def normalise_lead(raw: LeadInput, fields: CustomFieldSet = NO_CUSTOM_FIELDS) ->
     country = attempt(lambda: normalise_country(raw.country))
     company_domain = attempt(lambda: normalise_company_domain(raw.company_domain))
     if company_domain is None and raw_blank(raw.company_domain):
-        if website is not None:
-            company_domain = company_domain_from(website.host)
-        if company_domain is None and email is not None:
-            company_domain = company_domain_from(email.ascii_domain)
+        company_domain = _implied_company_domain(website, email)
     values: dict[str, Any] = {
         "email": email.address if email else None,
         "first_name": attempt(lambda: clean_text(raw.first_name, field="first_name")),
@@ -181,19 +240,17 @@ def normalise_lead(raw: LeadInput, fields: CustomFieldSet = NO_CUSTOM_FIELDS) ->
         "department": attempt(lambda: parse_department(raw.department)),
         "custom_fields": attempt(lambda: clean_custom_fields(raw.custom_fields, fields)) or {},
     }
-    identity_given = bool(
-        values["email"]
-        or values["linkedin_url"]
-        or (values["first_name"] and values["last_name"] and values["company_domain"])
-    )
-    if not identity_given:
-        identity_error = FieldError("email", "no_identity", NO_IDENTITY_MESSAGE)
-        if not errors:
-            raise NoIdentity(NO_IDENTITY_MESSAGE, errors=[identity_error])
-        errors.append(identity_error)
-    if errors:
-        raise ValidationFailed("The lead is not valid.", errors=errors)
-    return LeadProfile(**values)
+    return values, errors
+
+
+def _implied_company_domain(website: Url | None, email: LeadEmail | None) -> str | None:
+    """No company domain given: the website's host, else the email's domain (no free mail)."""
+    company_domain = None
+    if website is not None:
+        company_domain = company_domain_from(website.host)
+    if company_domain is None and email is not None:
+        company_domain = company_domain_from(email.ascii_domain)
+    return company_domain
 
 
 def raw_blank(value: object) -> bool:

@@ -4,9 +4,15 @@ compare names case-, accent- and white-space-insensitively."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Generic, TypeVar
 
 from scaliyo.domain.leads.errors import invalid
+from scaliyo.domain.shared.errors import FieldError, ValidationFailed
 from scaliyo.domain.shared.text import clean_name, has_control_characters
+
+_T = TypeVar("_T")
 
 NAME_MAX = 255  # first/last name, title, company, city, industry
 URL_MAX = 2048
@@ -69,3 +75,39 @@ def fold(value: str) -> str:
             break
         current = folded
     return current
+
+
+class RememberedVerdicts(Generic[_T]):
+    """A text parser ``parse(value, field=...)`` that gives each (text, field) its verdict once.
+
+    For fields whose values repeat across rows (a country, a time zone, a company's website):
+    a million-row import parses each distinct value once. Rules:
+    - only ``str`` values up to ``longest`` characters are remembered; anything else is parsed
+      every time, so the cache stays small and other types keep their own handling;
+    - a refusal is replayed as a new ``ValidationFailed`` of the same class, detail and field
+      errors (an exception object, with its traceback, is never raised twice);
+    - ``parse`` must be pure and return an immutable value (it is shared between calls).
+    """
+
+    def __init__(
+        self, parse: Callable[..., _T], *, maxsize: int = 4096, longest: int = 256
+    ) -> None:
+        self._parse = parse
+        self._longest = longest
+        self._verdict = lru_cache(maxsize=maxsize)(self._judge)
+
+    def __call__(self, raw: object, field: str) -> _T:
+        if type(raw) is not str or len(raw) > self._longest:
+            return self._parse(raw, field=field)
+        accepted, outcome = self._verdict(raw, field)
+        if accepted:
+            return outcome
+        kind, detail, errors = outcome
+        raise kind(detail, errors=[FieldError(*error) for error in errors])
+
+    def _judge(self, value: str, field: str) -> tuple[bool, object]:
+        try:
+            return True, self._parse(value, field=field)
+        except ValidationFailed as error:
+            errors = tuple((e.field, e.code, e.message) for e in error.errors)
+            return False, (type(error), error.detail, errors)

@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 import idna
 
 from scaliyo.domain.leads.errors import invalid
 from scaliyo.domain.leads.freemail import is_free_mail
-from scaliyo.domain.leads.text import URL_MAX, raw_text
+from scaliyo.domain.leads.text import URL_MAX, RememberedVerdicts, raw_text
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _ASCII_HOST = re.compile(
@@ -38,6 +39,11 @@ _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _PLAIN_SLUG = re.compile(r"[A-Za-z0-9_.-]+")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+# ``[http(s)://][www.]linkedin.com/in/<plain slug>[/]`` in any ASCII case: how nearly every
+# export writes a profile. Its canonical form is read off directly; the long way gives the same.
+_PLAIN_PROFILE_URL = re.compile(
+    r"(?:https?://)?(?:www\.)?linkedin\.com/in/([A-Za-z0-9_.-]+)/?", re.IGNORECASE | re.ASCII
+)
 LINKEDIN_HOST = "www.linkedin.com"
 
 
@@ -80,7 +86,7 @@ def parse_url(value: str, *, field: str, code: str = "invalid_url") -> Url:
         if not 0 < number < 65536:
             raise invalid(field, code, message)
         port = None if str(number) == _DEFAULT_PORTS[scheme] else str(number)
-    host = _ascii_host(authority)
+    host = _remembered_ascii_host(authority) if len(authority) <= 300 else _ascii_host(authority)
     if host is None:
         raise invalid(field, code, message)
     return Url(scheme, host, port, path)
@@ -100,6 +106,10 @@ def _ascii_host(raw: str) -> str | None:
     return host
 
 
+# A few hosts (a company's, LinkedIn's) come back row after row.
+_remembered_ascii_host = lru_cache(maxsize=16_384)(_ascii_host)
+
+
 def without_www(host: str) -> str:
     while host.startswith("www.") and host.count(".") >= 2:
         host = host[4:]
@@ -108,13 +118,23 @@ def without_www(host: str) -> str:
 
 def normalise_website(raw: object, *, field: str = "website") -> Url | None:
     """``None`` when blank; else the parsed website (see :func:`website_text`)."""
+    parts = _remembered_websites(raw, field)
+    return None if parts is None else Url(*parts)
+
+
+def _website_parts(raw: object, *, field: str) -> tuple[str, str, str | None, str] | None:
     value = raw_text(raw, field=field, max_length=URL_MAX)
     if value is None:
         return None
     url = parse_url(value, field=field)
     if len(website_text(url)) > URL_MAX:
         raise invalid(field, "too_long", f"At most {URL_MAX} characters.")
-    return url
+    return url.scheme, url.host, url.port, url.path
+
+
+# A company's website repeats on every lead of the company. The parts are remembered, not the
+# ``Url``: each call gets its own object.
+_remembered_websites = RememberedVerdicts(_website_parts, maxsize=65_536)
 
 
 def website_text(url: Url) -> str:
@@ -124,6 +144,10 @@ def website_text(url: Url) -> str:
 
 def normalise_company_domain(raw: object, *, field: str = "company_domain") -> str | None:
     """A company's domain from ``acme.com``, ``www.acme.com`` or a whole URL; no free mail."""
+    return _remembered_company_domains(raw, field)
+
+
+def _normalise_company_domain(raw: object, *, field: str) -> str | None:
     value = raw_text(raw, field=field, max_length=URL_MAX)
     if value is None:
         return None
@@ -133,6 +157,9 @@ def normalise_company_domain(raw: object, *, field: str = "company_domain") -> s
             field, "free_mail_domain", f"{domain} is a free mail provider, not a company domain."
         )
     return domain
+
+
+_remembered_company_domains = RememberedVerdicts(_normalise_company_domain, maxsize=65_536)
 
 
 def company_domain_from(host: str) -> str | None:
@@ -146,6 +173,17 @@ def normalise_linkedin_url(raw: object, *, field: str = "linkedin_url") -> str |
     value = raw_text(raw, field=field, max_length=URL_MAX)
     if value is None:
         return None
+    plain = _PLAIN_PROFILE_URL.fullmatch(value)
+    if plain:
+        slug = plain.group(1).lower()
+        canonical = f"https://{LINKEDIN_HOST}/in/{slug}"
+        if len(canonical) <= URL_MAX and any(ch.isalnum() for ch in slug):
+            return canonical
+    return linkedin_url_the_long_way(value, field=field)
+
+
+def linkedin_url_the_long_way(value: str, *, field: str = "linkedin_url") -> str:
+    """The canonical profile URL of trimmed, non-blank text, every form considered."""
     code = "invalid_linkedin_url"
     message = "Enter a LinkedIn profile address like linkedin.com/in/jane-doe."
     url = parse_url(value, field=field, code=code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 import click
 
@@ -148,6 +149,38 @@ def credits_grant(workspace_id, amount: int, reason: str, operation_id: str | No
     )
     verb = "granted" if result.granted else "already granted"
     click.echo(f"{verb} ({result.operation_id}); available: {result.available}")
+
+
+@cli.group()
+def leads() -> None:
+    """Operator commands on leads."""
+
+
+@leads.command("import")
+@click.argument(
+    "path", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--workspace", "workspace_id", type=click.UUID, required=True)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSON: {"CSV column": "field" or null} or the API\'s [{"index", "field"}] list '
+    "(default: the proposed mapping).",
+)
+@click.option(
+    "--policy",
+    type=click.Choice(["skip", "fill_empty", "overwrite"]),
+    default="skip",
+    show_default=True,
+    help="What a row matching an existing lead does.",
+)
+@click.option("--tag", "tags", multiple=True, help="Tag every imported lead (repeatable).")
+def leads_import(path: Path, workspace_id, mapping_path, policy: str, tags) -> None:
+    """Import the CSV FILE into WORKSPACE's leads, with a progress bar and the counts."""
+    from scaliyo.entrypoints.cli.lead_import import import_command
+
+    import_command(settings_or_exit(), workspace_id, path, mapping_path, policy, list(tags))
 
 
 @cli.group("api-key")

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dishka import Provider, Scope, provide
 from litestar import Request
 
+from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.metrics import HttpMetrics
 from scaliyo.adapters.persistence.credential_activity import SqlCredentialActivity
 from scaliyo.adapters.persistence.database import Database
@@ -20,6 +21,7 @@ from scaliyo.application.identity.authentication import (
     Unauthenticated,
 )
 from scaliyo.application.identity.security import SecretTokens
+from scaliyo.application.shared.blobs import BlobStorage
 from scaliyo.application.shared.ports import Clock
 from scaliyo.entrypoints.http.auth import (
     CredentialAuthenticator,
@@ -54,6 +56,10 @@ class HttpProvider(Provider):
         link.start()
         yield link
         await link.close()
+
+    @provide(scope=Scope.APP)
+    async def blobs(self, nats: NatsLink) -> BlobStorage:
+        return NatsObjectStore((await nats.connected()).jetstream())
 
     @provide(scope=Scope.APP)
     def readiness(self, database: Database, nats: NatsLink) -> Readiness:

@@ -49,6 +49,12 @@ class NatsLink:
             return None
         return self._task.result()
 
+    async def connected(self) -> NatsClient:
+        """The connection, once it is up (waits for the first one)."""
+        self.start()
+        assert self._task is not None
+        return await asyncio.shield(self._task)
+
     async def ping(self) -> None:
         """A PING/PONG round trip; raises if the link is not up.
 

@@ -17,6 +17,7 @@ import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.logging import configure_logging
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.messaging.consumer import run_consumers
@@ -91,12 +92,13 @@ class Worker:
         """Work until ``stop`` is set; True when a part of the worker crashed."""
         settings = self.settings
         database = Database.connect(settings)
-        bind_lead_jobs(database)  # job functions of the leads context use it
         nats = await connect_nats(settings.require_nats(), name="scaliyo-worker")
         lanes: list[_Lane] = []
         crashed = False
         try:
             js = nats.jetstream()
+            # job functions of the leads context use them
+            bind_lead_jobs(database, NatsObjectStore(js), import_workers=settings.import_workers)
             await ensure_streams(js)
             leases = SqlJobLeases(database.app, lease_seconds=settings.job_lease_seconds)
             # Renew well within the lease, and keep the message alive well within its ack wait.

@@ -1,0 +1,313 @@
+"""Lead uploads, imports and their error reports on PostgreSQL, and the set-based writes of an
+import chunk.
+
+``COPY`` cannot target a table under row-level security, so a chunk's new leads (and their tag
+and search-term rows) are copied into TEMP tables of the connection (made once per connection,
+emptied at each commit) and moved with one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` each,
+inside the chunk's transaction. A lead whose key another transaction took meanwhile is not
+inserted: the caller sees fewer ids than it gave and runs the chunk again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from sqlalchemy import Text, any_, cast, insert, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from scaliyo.adapters.persistence.lead_repository import LEAD_COLUMNS, lead_from_row
+from scaliyo.adapters.persistence.tables import (
+    lead_import_errors,
+    lead_imports,
+    lead_uploads,
+    leads,
+)
+from scaliyo.application.leads.import_ports import (
+    ImportProblem,
+    ImportRecord,
+    NewLead,
+    UploadRecord,
+)
+from scaliyo.domain.leads.column_mapping import ColumnChoice
+from scaliyo.domain.leads.dedup import DedupKeys
+from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts
+from scaliyo.domain.leads.lead import Lead
+from scaliyo.domain.leads.tags import tag_key
+
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS import_leads "
+    "(LIKE leads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+    "CREATE TEMP TABLE IF NOT EXISTS import_lead_terms "
+    '(term text COLLATE "C", lead_id uuid) ON COMMIT DELETE ROWS',
+    "CREATE TEMP TABLE IF NOT EXISTS import_lead_tags "
+    "(tag_key text, lead_id uuid, tag text) ON COMMIT DELETE ROWS",
+)
+_LEAD_COPY_COLUMNS = [column.name for column in leads.columns]
+_MOVE_LEADS = text(
+    f"INSERT INTO leads ({', '.join(_LEAD_COPY_COLUMNS)}) "
+    f"SELECT {', '.join(_LEAD_COPY_COLUMNS)} FROM import_leads ON CONFLICT DO NOTHING "
+    "RETURNING id"
+)
+_MOVE_TERMS = text(
+    "INSERT INTO lead_search_terms (workspace_id, term, lead_id) "
+    "SELECT :workspace, term, lead_id FROM import_lead_terms ON CONFLICT DO NOTHING"
+)
+_MOVE_TAGS = text(
+    "INSERT INTO lead_tags (workspace_id, tag_key, lead_id, tag) "
+    "SELECT :workspace, tag_key, lead_id, tag FROM import_lead_tags ON CONFLICT DO NOTHING"
+)
+_COUNT_FIELDS = ImportCounts.__struct_fields__
+
+
+def _upload_from_row(row: Any) -> UploadRecord:
+    return UploadRecord(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        blob_key=row.blob_key,
+        filename=row.filename,
+        size=row.size,
+        sha256=row.sha256,
+        encoding=row.encoding,
+        delimiter=row.delimiter,
+        has_header=row.has_header,
+        columns=tuple(row.columns),
+        mapping=msgspec.convert(row.mapping, tuple[ColumnChoice, ...]),
+        row_estimate=row.row_estimate,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def _import_from_row(row: Any) -> ImportRecord:
+    return ImportRecord(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        upload_id=row.upload_id,
+        job_id=row.job_id,
+        status=row.status,
+        mapping=msgspec.convert(row.mapping, tuple[ColumnChoice, ...]),
+        duplicate_policy=DuplicatePolicy(row.duplicate_policy),
+        tags=tuple(row.tags),
+        chunk_rows=row.chunk_rows,
+        total_rows=row.total_rows,
+        rows_done=row.rows_done,
+        counts=ImportCounts(**{name: getattr(row, name) for name in _COUNT_FIELDS}),
+        error=row.error,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _import_values(record: ImportRecord) -> dict[str, Any]:
+    return {
+        "status": record.status,
+        "job_id": record.job_id,
+        "total_rows": record.total_rows,
+        "rows_done": record.rows_done,
+        **{name: getattr(record.counts, name) for name in _COUNT_FIELDS},
+        "error": record.error,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+    }
+
+
+def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetime) -> tuple:
+    """A new lead's ``leads`` row in column order (what ``lead_values`` makes for a ``Lead``)."""
+    row = new.row
+    profile = row.profile
+    assert profile is not None
+    assert row.keys is not None
+    values = {
+        "id": new.id,
+        "workspace_id": workspace_id,
+        "email": profile.email,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "title": profile.title,
+        "company": profile.company,
+        "company_domain": profile.company_domain,
+        "website": profile.website,
+        "linkedin_url": profile.linkedin_url,
+        "phone": profile.phone,
+        "city": profile.city,
+        "country": profile.country,
+        "time_zone": profile.time_zone,
+        "industry": profile.industry,
+        "company_size": None if profile.company_size is None else profile.company_size.value,
+        "seniority": None if profile.seniority is None else profile.seniority.value,
+        "department": None if profile.department is None else profile.department.value,
+        "custom_fields": msgspec.json.encode(profile.custom_fields).decode(),
+        "source": source,
+        "status": new.status,
+        "owner_id": None,
+        "tags": list(row.tags),
+        "tag_keys": [tag_key(tag) for tag in row.tags],
+        "score": row.score,
+        "score_reasons": msgspec.json.encode(
+            [{"code": r.code, "label": r.label, "points": r.points} for r in row.reasons]
+        ).decode(),
+        "name_key": row.keys.name,
+        "sort_name": row.sort_name,
+        "search_text": row.search_text,
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+    }
+    return tuple(values[name] for name in _LEAD_COPY_COLUMNS)
+
+
+class SqlLeadImports:
+    """``uow.lead_imports``."""
+
+    def __init__(self, connection: AsyncConnection, workspace: Callable[[], UUID | None]):
+        self._connection = connection
+        self._workspace = workspace
+
+    def _ws(self) -> UUID:
+        workspace = self._workspace()
+        assert workspace is not None, "lead imports act in a workspace"
+        return workspace
+
+    async def add_upload(self, upload: UploadRecord) -> None:
+        values = msgspec.structs.asdict(upload)
+        values["columns"] = list(upload.columns)
+        values["mapping"] = msgspec.to_builtins(upload.mapping)
+        await self._connection.execute(insert(lead_uploads).values(**values))
+
+    async def get_upload(self, upload_id: UUID) -> UploadRecord | None:
+        row = (
+            await self._connection.execute(
+                select(lead_uploads).where(
+                    lead_uploads.c.workspace_id == self._ws(), lead_uploads.c.id == upload_id
+                )
+            )
+        ).first()
+        return None if row is None else _upload_from_row(row)
+
+    async def add(self, record: ImportRecord) -> None:
+        await self._connection.execute(
+            insert(lead_imports).values(
+                id=record.id,
+                workspace_id=record.workspace_id,
+                upload_id=record.upload_id,
+                mapping=msgspec.to_builtins(record.mapping),
+                duplicate_policy=record.duplicate_policy.value,
+                tags=list(record.tags),
+                chunk_rows=record.chunk_rows,
+                created_by=record.created_by,
+                created_at=record.created_at,
+                **_import_values(record),
+            )
+        )
+
+    async def get(self, import_id: UUID, *, for_update: bool = False) -> ImportRecord | None:
+        query = select(lead_imports).where(
+            lead_imports.c.workspace_id == self._ws(), lead_imports.c.id == import_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _import_from_row(row)
+
+    async def save(self, record: ImportRecord) -> None:
+        await self._connection.execute(
+            update(lead_imports)
+            .where(lead_imports.c.workspace_id == self._ws(), lead_imports.c.id == record.id)
+            .values(**_import_values(record))
+        )
+
+    async def matching(self, keys: Sequence[DedupKeys]) -> list[Lead]:
+        emails = [k.email for k in keys if k.email is not None]
+        links = [k.linkedin for k in keys if k.linkedin is not None]
+        names = [k.name for k in keys if k.name is not None]
+        either = []
+        if emails:
+            either.append(leads.c.email == _any(emails))
+        if links:
+            either.append(leads.c.linkedin_url == _any(links))
+        if names:
+            either.append(leads.c.name_key == _any(names))
+        if not either:
+            return []
+        query = (
+            select(*LEAD_COLUMNS)
+            .where(leads.c.workspace_id == self._ws(), or_(*either))
+            .order_by(leads.c.id)
+            .with_for_update()
+        )
+        return [lead_from_row(row) for row in await self._connection.execute(query)]
+
+    async def insert_new(self, many: Sequence[NewLead], *, source: str, now: datetime) -> int:
+        if not many:
+            return 0
+        workspace = self._ws()
+        raw = (await self._connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        for statement in _STAGING:
+            await raw.execute(statement)
+        await raw.copy_records_to_table(
+            "import_leads",
+            records=[lead_copy_record(workspace, new, source, now) for new in many],
+            columns=_LEAD_COPY_COLUMNS,
+        )
+        inserted = len((await self._connection.execute(_MOVE_LEADS)).all())
+        if inserted != len(many):
+            return inserted
+        terms = [(term, new.id) for new in many for term in new.row.terms]
+        if terms:
+            await raw.copy_records_to_table(
+                "import_lead_terms", records=terms, columns=["term", "lead_id"]
+            )
+            await self._connection.execute(_MOVE_TERMS, {"workspace": workspace})
+        tags = [(tag_key(tag), new.id, tag) for new in many for tag in new.row.tags]
+        if tags:
+            await raw.copy_records_to_table(
+                "import_lead_tags", records=tags, columns=["tag_key", "lead_id", "tag"]
+            )
+            await self._connection.execute(_MOVE_TAGS, {"workspace": workspace})
+        return inserted
+
+    async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None:
+        if not problems:
+            return
+        workspace = self._ws()
+        await self._connection.execute(
+            insert(lead_import_errors),
+            [
+                {
+                    "workspace_id": workspace,
+                    "import_id": import_id,
+                    "row": p.row,
+                    "seq": p.seq,
+                    "column": p.column,
+                    "code": p.code,
+                    "message": p.message,
+                }
+                for p in problems
+            ],
+        )
+
+    async def problems(
+        self, import_id: UUID, *, after: tuple[int, int] | None, limit: int
+    ) -> list[ImportProblem]:
+        table = lead_import_errors
+        query = select(table.c.row, table.c.seq, table.c.column, table.c.code, table.c.message)
+        query = query.where(table.c.workspace_id == self._ws(), table.c.import_id == import_id)
+        if after is not None:
+            query = query.where(tuple_(table.c.row, table.c.seq) > tuple_(*after))
+        query = query.order_by(table.c.row, table.c.seq).limit(limit)
+        return [
+            ImportProblem(row.row, row.seq, row.column, row.code, row.message)
+            for row in await self._connection.execute(query)
+        ]
+
+
+def _any(values: list[str]) -> Any:
+    return any_(cast(values, ARRAY(Text)))

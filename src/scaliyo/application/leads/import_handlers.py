@@ -1,0 +1,289 @@
+"""Handlers of lead uploads and imports. Each docstring lists the rules it enforces; the
+import itself runs as the ``bulk_import`` job (``import_job.py``)."""
+
+from __future__ import annotations
+
+import io
+from uuid import UUID
+
+import msgspec
+
+from scaliyo.application.bus import Context
+from scaliyo.application.identity.actors import require_permission, user_id_of
+from scaliyo.application.leads.errors import ImportNotFound, UploadNotFound
+from scaliyo.application.leads.import_commands import (
+    PREVIEW_ROWS,
+    ColumnView,
+    GetImport,
+    ImportCountsView,
+    ImportProgress,
+    ImportStarted,
+    ImportView,
+    ListImportProblems,
+    RegisterUpload,
+    StartImport,
+    UploadView,
+)
+from scaliyo.application.leads.import_job import IMPORT_JOB_TYPE, ImportJobParams
+from scaliyo.application.leads.import_ports import (
+    ImportProblem,
+    ImportRecord,
+    ImportStatus,
+    UploadRecord,
+)
+from scaliyo.application.leads.import_rows import RowRules, prepare_rows
+from scaliyo.application.leads.lead_handlers import workspace_of
+from scaliyo.application.leads.workspace_data import icp_of
+from scaliyo.application.shared.ports import Clock, IdFactory
+from scaliyo.application.shared.time import rfc3339, rfc3339_or_none
+from scaliyo.domain.identity.roles import Permission
+from scaliyo.domain.jobs.job import Job, Queue
+from scaliyo.domain.leads.column_mapping import (
+    ColumnChoice,
+    check_mapping,
+    header_names,
+    propose_mapping,
+)
+from scaliyo.domain.leads.csv_format import NoDataRows, read_records, sniff
+from scaliyo.domain.leads.imports import ImportCounts
+from scaliyo.domain.leads.profile import LeadProfile
+from scaliyo.domain.leads.tags import clean_tags
+from scaliyo.domain.shared.errors import FieldError, ValidationFailed
+from scaliyo.domain.shared.ids import JobId
+
+DEFAULT_CHUNK_ROWS = 100
+MAPPING_SAMPLE_ROWS = 200
+
+
+def _uuid_or_none(raw: str) -> UUID | None:
+    try:
+        return UUID(raw)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _blank(record: list[str]) -> bool:
+    return not any(cell.strip() for cell in record)
+
+
+class RegisterUploadHandler:
+    """Describe a stored file and propose how to import it (``POST /leads/uploads``).
+
+    Rules:
+    - members and above (``leads.write``);
+    - the encoding (BOM, UTF-8, else charset-normalizer), delimiter and header row are
+      detected from the file's beginning; an empty, binary or undecodable file is a 422 with
+      its code (``empty_file``, ``binary_file``, ``unknown_encoding``), a file without data
+      rows ``no_data_rows``;
+    - the proposed mapping knows common export headers and says how sure it is per column;
+    - the first 20 data rows are shown normalised, with each row's problems by column;
+    - ``row_estimate`` is exact for a file that fits the sample, else extrapolated by size.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(self, message: RegisterUpload, uow, context: Context) -> UploadView:
+        require_permission(context, Permission.LEADS_WRITE)
+        workspace = workspace_of(context)
+        fmt = sniff(message.sample, complete=message.complete)
+        records = list(read_records(io.BytesIO(message.sample), fmt))
+        if not message.complete and len(records) > 1:
+            records.pop()  # the sample may end inside the last record
+        width = max((len(record) for record in records), default=0)
+        header = records[0] if fmt.has_header and records else None
+        columns = header_names(header, width)
+        first_row = 2 if fmt.has_header else 1
+        numbered = [
+            (first_row + offset, record)
+            for offset, record in enumerate(records[1:] if fmt.has_header else records)
+            if not _blank(record)
+        ]
+        if not numbered and (message.complete or not records):
+            raise NoDataRows("The file has no data rows, only a header.")
+        fields = await uow.custom_fields.get()
+        choices = propose_mapping(
+            columns, [record for _, record in numbered[:MAPPING_SAMPLE_ROWS]], fields
+        )
+        icp, _ = await icp_of(uow)
+        now = self._clock.now()
+        rules = RowRules(choices=tuple(choices), fields=fields, icp=icp, now=now)
+        preview = prepare_rows(rules, numbered[:PREVIEW_ROWS])
+        upload_id = _uuid_or_none(message.upload_id)
+        assert upload_id is not None, "the entrypoint makes the id"
+        upload = UploadRecord(
+            id=upload_id,
+            workspace_id=workspace,
+            blob_key=message.blob_key,
+            filename=message.filename,
+            size=message.size,
+            sha256=message.sha256,
+            encoding=fmt.encoding,
+            delimiter=fmt.delimiter,
+            has_header=fmt.has_header,
+            columns=tuple(columns),
+            mapping=tuple(choices),
+            row_estimate=_row_estimate(message, records, len(numbered)),
+            created_by=user_id_of(context),
+            created_at=now,
+        )
+        await uow.lead_imports.add_upload(upload)
+        await uow.commit()
+        return UploadView(
+            upload_id=str(upload.id),
+            filename=upload.filename,
+            size=upload.size,
+            encoding=upload.encoding,
+            delimiter=upload.delimiter,
+            header=list(columns) if fmt.has_header else None,
+            columns=list(columns),
+            mapping=[_column_view(choice) for choice in choices],
+            rows=[
+                {"row": row.row, "lead": _profile_json(row.profile)}
+                for row in preview
+                if row.profile is not None
+            ],
+            problems=[
+                {"row": row.row, "column": p.column, "code": p.code, "message": p.message}
+                for row in preview
+                for p in row.problems
+            ],
+            row_estimate=upload.row_estimate,
+        )
+
+
+def _row_estimate(message: RegisterUpload, records: list[list[str]], data_rows: int) -> int:
+    if message.complete or not records:
+        return data_rows
+    sample_records = max(1, len(records))
+    estimate = message.size * sample_records // max(1, len(message.sample))
+    return max(data_rows, estimate - (1 if records else 0))
+
+
+def _column_view(choice: ColumnChoice) -> ColumnView:
+    return ColumnView(
+        index=choice.index, column=choice.column, field=choice.field, confidence=choice.confidence
+    )
+
+
+def _profile_json(profile: LeadProfile | None) -> dict[str, object]:
+    if profile is None:
+        return {}
+    values = msgspec.to_builtins(profile)
+    return {key: value for key, value in values.items() if value not in (None, {})}
+
+
+class StartImportHandler:
+    """Queue an import of an upload (``POST /leads/imports`` → 202 ``{import_id, job_id}``).
+
+    Rules:
+    - members and above (``leads.write``);
+    - the upload is one of this workspace's (``upload_not_found``, 404 otherwise);
+    - the mapping (default: the proposed one) names columns that exist (``unknown_column``),
+      known fields or defined custom fields, each once, and something that identifies a lead;
+      every problem is a 422 with its path (``mapping[2].field``);
+    - tags are checked like a lead's (at most 100);
+    - the import and its ``bulk_import`` job (queue ``data-processing``) are written in one
+      transaction: the job runs only if the import exists.
+    """
+
+    def __init__(self, clock: Clock, ids: IdFactory, *, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+        self._clock = clock
+        self._ids = ids
+        self._chunk_rows = chunk_rows
+
+    async def __call__(self, message: StartImport, uow, context: Context) -> ImportStarted:
+        require_permission(context, Permission.LEADS_WRITE)
+        workspace = workspace_of(context)
+        request = message.request
+        upload_id = _uuid_or_none(request.upload_id)
+        upload = None if upload_id is None else await uow.lead_imports.get_upload(upload_id)
+        if upload is None:
+            raise UploadNotFound()
+        fields = await uow.custom_fields.get()
+        if request.mapping is None:
+            choices = list(upload.mapping)
+            check_mapping(choices, list(upload.columns), fields)
+        else:
+            choices = check_mapping(request.mapping, list(upload.columns), fields)
+        tags = clean_tags(request.tags)
+        if len(tags) > 100:
+            message_text = "At most 100 tags."
+            raise ValidationFailed(
+                message_text, errors=[FieldError("tags", "too_many_tags", message_text)]
+            )
+        now = self._clock.now()
+        import_id = self._ids.new()
+        job = Job.queue_new(
+            id=JobId(self._ids.new()),
+            workspace_id=workspace,
+            queue=Queue.DATA_PROCESSING,
+            type=IMPORT_JOB_TYPE,
+            params=msgspec.to_builtins(ImportJobParams(import_id=import_id)),
+            now=now,
+        )
+        record = ImportRecord(
+            id=import_id,
+            workspace_id=workspace,
+            upload_id=upload.id,
+            job_id=job.id,
+            status=ImportStatus.QUEUED,
+            mapping=tuple(choices),
+            duplicate_policy=request.duplicate_policy,
+            tags=tags,
+            chunk_rows=self._chunk_rows,
+            created_by=user_id_of(context),
+            created_at=now,
+        )
+        await uow.lead_imports.add(record)
+        await uow.jobs.add(job)
+        await uow.commit()
+        return ImportStarted(import_id=str(import_id), job_id=str(job.id))
+
+
+async def load_import(uow, raw_id: str) -> ImportRecord:
+    import_id = _uuid_or_none(raw_id)
+    record = None if import_id is None else await uow.lead_imports.get(import_id)
+    if record is None:
+        raise ImportNotFound()
+    return record
+
+
+def import_view(record: ImportRecord) -> ImportView:
+    counts: ImportCounts = record.counts
+    return ImportView(
+        id=str(record.id),
+        upload_id=str(record.upload_id),
+        job_id=None if record.job_id is None else str(record.job_id),
+        status=record.status,
+        duplicate_policy=record.duplicate_policy.value,
+        tags=list(record.tags),
+        progress=ImportProgress(processed=record.rows_done, total=record.total_rows),
+        counts=ImportCountsView(**msgspec.structs.asdict(counts)),
+        created_at=rfc3339(record.created_at),
+        error=record.error,
+        started_at=rfc3339_or_none(record.started_at),
+        finished_at=rfc3339_or_none(record.finished_at),
+    )
+
+
+class GetImportHandler:
+    """``GET /leads/imports/{id}``: status, progress and counts. Viewers and above."""
+
+    async def __call__(self, message: GetImport, uow, context: Context) -> ImportView:
+        require_permission(context, Permission.LEADS_READ)
+        return import_view(await load_import(uow, message.import_id))
+
+
+class ListImportProblemsHandler:
+    """A page of an import's report (``GET /leads/imports/{id}/errors`` streams them all):
+    every row not created or updated, in row order. Viewers and above."""
+
+    async def __call__(
+        self, message: ListImportProblems, uow, context: Context
+    ) -> list[ImportProblem]:
+        require_permission(context, Permission.LEADS_READ)
+        record = await load_import(uow, message.import_id)
+        return await uow.lead_imports.problems(
+            record.id, after=message.after, limit=max(1, min(message.limit, 5000))
+        )

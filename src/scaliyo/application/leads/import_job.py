@@ -1,0 +1,497 @@
+"""The ``bulk_import`` job (queue ``data-processing``): an upload's rows into leads, a chunk per
+transaction.
+
+Rules:
+- rows are prepared (mapped, normalised, scored) in batches of ``chunk_rows``, possibly in
+  other processes, a few batches ahead of the database;
+- a row is a duplicate of an earlier row of the file that shares a key with it by the dedup
+  rules (first occurrence wins), whatever became of that earlier row;
+- the other valid rows are resolved against the workspace's leads (deleted ones too), locked
+  in id order: none → a new lead; a deleted lead → restored with the row's data; a live lead →
+  the duplicate policy (``skip``; ``fill_empty``; ``overwrite``); a lead an earlier row of this
+  run already matched → ``duplicate``. A LinkedIn URL that belongs to another lead is never
+  written;
+- new and restored leads count contacts in row order, as far as the plan allows; the rest are
+  ``contact_limit_reached``; nothing is dropped without a report line;
+- each chunk is one transaction: the leads (COPY into TEMP tables, one set-based insert), their
+  tag and search-term rows, the report lines, the import's progress and counts, and one
+  ``LeadsImported`` event. A key taken by another transaction meanwhile (or a deadlock) rolls
+  the chunk back and runs it again, resolving against what is there now;
+- resume: a redelivered job skips the chunks its import row says are done, re-preparing them
+  only to rebuild the in-file duplicate index (preparing is deterministic), so a crash changes
+  nothing but the time it takes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from scaliyo.application.jobs.execution import JobContext, JobError
+from scaliyo.application.leads.errors import LeadExists
+from scaliyo.application.leads.import_ports import (
+    ImportProblem,
+    ImportRecord,
+    ImportStatus,
+    NewLead,
+    RowPreparer,
+    UploadReader,
+    UploadRows,
+)
+from scaliyo.application.leads.import_rows import PreparedRow, RowRules
+from scaliyo.application.leads.workspace_data import icp_of, pipeline_of
+from scaliyo.application.shared.ports import Clock, IdFactory, UnitOfWorkFactory
+from scaliyo.domain.leads.attributes import LeadSource
+from scaliyo.domain.leads.column_mapping import Mapper
+from scaliyo.domain.leads.dedup import (
+    DedupIndex,
+    DedupKeys,
+    KeyKind,
+    KnownLead,
+    Outcome,
+    dedup_keys,
+    resolve,
+)
+from scaliyo.domain.leads.events import LeadsImported
+from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts, merge_profile
+from scaliyo.domain.leads.lead import Lead
+from scaliyo.domain.leads.profile import LeadProfile
+from scaliyo.domain.leads.scoring import score
+from scaliyo.domain.shared.errors import ValidationFailed
+from scaliyo.domain.shared.ids import WorkspaceId
+from scaliyo.domain.usage.counters import Metric
+
+IMPORT_JOB_TYPE = "bulk_import"
+LOOKAHEAD = 3  # batches being prepared while the database works on one
+CHUNK_ATTEMPTS = 8
+_KEY_FIELDS = {
+    KeyKind.EMAIL: "email",
+    KeyKind.LINKEDIN: "linkedin_url",
+    KeyKind.NAME: "last_name",
+}
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+
+
+class ImportJobParams(msgspec.Struct, frozen=True, kw_only=True):
+    import_id: UUID
+
+
+class ChunkRace(Exception):
+    """Another transaction took a key (or deadlocked with) this chunk: run it again."""
+
+
+def import_result(record: ImportRecord) -> dict[str, Any]:
+    return {"import_id": str(record.id), **msgspec.to_builtins(record.counts)}
+
+
+async def run_import_job(
+    job: JobContext,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    ids: IdFactory,
+    reader: UploadReader,
+    preparer: RowPreparer,
+) -> dict[str, Any]:
+    try:
+        params = msgspec.convert(job.params, ImportJobParams)
+    except msgspec.ValidationError as error:
+        raise JobError(f"The job's parameters are not valid: {error}", retryable=False) from None
+    workspace = WorkspaceId(job.workspace_id)
+    now = clock.now()
+    async with uow_factory(workspace) as uow:
+        record = await uow.lead_imports.get(params.import_id, for_update=True)
+        if record is None:
+            raise JobError("The import does not exist.", retryable=False)
+        if record.status == ImportStatus.COMPLETED:
+            return import_result(record)
+        upload = await uow.lead_imports.get_upload(record.upload_id)
+        fields = await uow.custom_fields.get()
+        icp, _ = await icp_of(uow)
+        pipeline = await pipeline_of(uow, ids)
+        if record.status != ImportStatus.RUNNING:
+            record.status = ImportStatus.RUNNING
+            record.started_at = record.started_at or now
+            await uow.lead_imports.save(record)
+        await uow.commit()
+    rules = RowRules(
+        choices=record.mapping, fields=fields, icp=icp, tags=record.tags, now=record.created_at
+    )
+    try:
+        rows = await reader.open(upload)
+    except Exception as error:  # the file is gone or unreadable: nothing will change that
+        await _finish(uow_factory, workspace, record.id, clock.now(), error=str(error))
+        raise JobError(f"The upload cannot be read: {error}", retryable=False) from None
+    try:
+        importer = _Importer(
+            job=job,
+            uow_factory=uow_factory,
+            clock=clock,
+            ids=ids,
+            workspace=workspace,
+            record=record,
+            rules=rules,
+            status=pipeline.first.id,
+        )
+        await importer.run(rows, preparer)
+    finally:
+        await rows.close()
+    record = await _finish(uow_factory, workspace, record.id, clock.now())
+    return import_result(record)
+
+
+async def _finish(
+    uow_factory: UnitOfWorkFactory,
+    workspace: WorkspaceId,
+    import_id: UUID,
+    now: datetime,
+    *,
+    error: str | None = None,
+) -> ImportRecord:
+    async with uow_factory(workspace) as uow:
+        record = await uow.lead_imports.get(import_id, for_update=True)
+        assert record is not None
+        record.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
+        record.error = error
+        record.finished_at = now
+        await uow.lead_imports.save(record)
+        await uow.commit()
+    return record
+
+
+async def _prepared(
+    rows: UploadRows, preparer: RowPreparer, rules: RowRules, size: int
+) -> AsyncIterator[list[PreparedRow]]:
+    """Prepared batches in file order, ``LOOKAHEAD`` batches prepared ahead."""
+    pending: deque[asyncio.Task[list[PreparedRow]]] = deque()
+    try:
+        async for batch in rows.batches(size):
+            pending.append(asyncio.ensure_future(preparer.prepare(rules, batch)))
+            if len(pending) > LOOKAHEAD:
+                yield await pending.popleft()
+        while pending:
+            yield await pending.popleft()
+    finally:
+        for task in pending:
+            task.cancel()
+
+
+class _Importer:
+    def __init__(
+        self,
+        *,
+        job: JobContext,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdFactory,
+        workspace: WorkspaceId,
+        record: ImportRecord,
+        rules: RowRules,
+        status: UUID,
+    ) -> None:
+        self._job = job
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._ids = ids
+        self._workspace = workspace
+        self._import_id = record.id
+        self._policy = record.duplicate_policy
+        self._chunk_rows = record.chunk_rows
+        self._resume_at = record.rows_done
+        self._rules = rules
+        self._status = status
+        self._mapper = Mapper(list(rules.choices))
+        self._index = DedupIndex()
+        self._touched: dict[UUID, int] = {}  # lead id → the row of this run that matched it
+        self._done = 0  # data rows gone through (replayed or written)
+
+    async def run(self, rows: UploadRows, preparer: RowPreparer) -> None:
+        await self._save_total(rows.total)
+        await self._job.report_progress(self._resume_at, rows.total)
+        async for prepared in _prepared(rows, preparer, self._rules, self._chunk_rows):
+            candidates, counts, problems = self._in_file(prepared)
+            start = self._done
+            self._done += len(prepared)
+            if self._done <= self._resume_at:
+                continue  # committed before a crash: only the in-file index was rebuilt
+            await self._write_chunk(prepared, start, candidates, counts, problems)
+            await self._job.report_progress(self._done, max(rows.total, self._done))
+
+    async def _save_total(self, total: int) -> None:
+        async with self._uow_factory(self._workspace) as uow:
+            record = await uow.lead_imports.get(self._import_id, for_update=True)
+            assert record is not None
+            if record.total_rows != total:
+                record.total_rows = total
+                await uow.lead_imports.save(record)
+                await uow.commit()
+
+    def _in_file(
+        self, prepared: list[PreparedRow]
+    ) -> tuple[list[PreparedRow], ImportCounts, list[ImportProblem]]:
+        """Invalid rows and duplicates of earlier rows of the file; the rest are candidates."""
+        counts = ImportCounts()
+        problems: list[ImportProblem] = []
+        candidates: list[PreparedRow] = []
+        for row in prepared:
+            if row.profile is None or row.keys is None:
+                counts.invalid += 1
+                problems.extend(
+                    ImportProblem(row.row, seq, problem.column, problem.code, problem.message)
+                    for seq, problem in enumerate(row.problems)
+                )
+                continue
+            found = self._index.resolve(row.keys)
+            if found.outcome is not Outcome.NEW:
+                assert found.lead_id is not None
+                assert found.matched_by is not None
+                counts.duplicates += 1
+                problems.append(
+                    self._problem(
+                        row,
+                        found.matched_by,
+                        "duplicate",
+                        f"The same lead as row {found.lead_id.int}; the first occurrence is "
+                        "imported.",
+                    )
+                )
+                continue
+            self._index.add(KnownLead(lead_id=UUID(int=row.row), keys=row.keys))
+            candidates.append(row)
+        return candidates, counts, problems
+
+    def _problem(self, row: PreparedRow, key: KeyKind, code: str, message: str) -> ImportProblem:
+        return ImportProblem(row.row, 0, self._mapper.column_of(_KEY_FIELDS[key]), code, message)
+
+    async def _write_chunk(
+        self,
+        prepared: list[PreparedRow],
+        start: int,
+        candidates: list[PreparedRow],
+        counts: ImportCounts,
+        problems: list[ImportProblem],
+    ) -> None:
+        for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            try:
+                await self._transaction(prepared, start, candidates, counts, problems)
+                return
+            except ChunkRace:
+                if attempt == CHUNK_ATTEMPTS:
+                    raise JobError("Other writes kept taking this chunk's keys.") from None
+            except LeadExists:
+                if attempt == CHUNK_ATTEMPTS:
+                    raise JobError("Other writes kept taking this chunk's keys.") from None
+            except Exception as error:
+                if _sqlstate(error) not in _RETRYABLE_SQLSTATES or attempt == CHUNK_ATTEMPTS:
+                    raise
+
+    async def _transaction(
+        self,
+        prepared: list[PreparedRow],
+        start: int,
+        candidates: list[PreparedRow],
+        in_file: ImportCounts,
+        in_file_problems: list[ImportProblem],
+    ) -> None:
+        now = self._clock.now()
+        async with self._uow_factory(self._workspace) as uow:
+            record = await uow.lead_imports.get(self._import_id, for_update=True)
+            assert record is not None
+            if record.rows_done > start:
+                return  # done by a run that lost its lease after committing
+            if record.rows_done < start:
+                raise JobError("The import's progress is behind this run; starting over.")
+            counts = msgspec.structs.replace(in_file)
+            problems = list(in_file_problems)
+            plan = await self._resolve(uow, candidates, counts, problems, now)
+            admitted = await _admit(uow, plan.admit, now)
+            for row in plan.admit[len(admitted) :]:
+                counts.limit_reached += 1
+                problems.append(
+                    ImportProblem(
+                        row.row,
+                        0,
+                        None,
+                        "contact_limit_reached",
+                        "The workspace's contact limit is reached; upgrade the plan to import "
+                        "more leads.",
+                    )
+                )
+            admitted_rows = {row.row for row in admitted}
+            new = [
+                NewLead(id=self._ids.new(), status=self._status, row=row)
+                for row in plan.new
+                if row.row in admitted_rows
+            ]
+            restored = [lead for row, lead in plan.restored if row.row in admitted_rows]
+            inserted = await uow.lead_imports.insert_new(new, source=LeadSource.CSV.value, now=now)
+            if inserted != len(new):
+                raise ChunkRace()
+            await uow.leads.save_many([*restored, *plan.updated])
+            counts.created += len(new) + len(restored)
+            counts.updated += len(plan.updated)
+            problems.sort(key=lambda p: (p.row, p.seq))
+            await uow.lead_imports.add_problems(self._import_id, problems)
+            record.rows_done = start + len(prepared)
+            record.counts = record.counts.plus(counts)
+            await uow.lead_imports.save(record)
+            uow.record(
+                LeadsImported(
+                    workspace_id=self._workspace,
+                    aggregate_id=self._import_id,
+                    first_row=prepared[0].row,
+                    last_row=prepared[-1].row,
+                    created=(*(n.id for n in new), *(lead.id for lead in restored)),
+                    updated=tuple(lead.id for lead in plan.updated),
+                )
+            )
+            await uow.commit()
+        self._touched.update(plan.touched)
+
+    async def _resolve(
+        self,
+        uow: Any,
+        candidates: list[PreparedRow],
+        counts: ImportCounts,
+        problems: list[ImportProblem],
+        now: datetime,
+    ) -> _Plan:
+        plan = _Plan()
+        existing: list[Lead] = await uow.lead_imports.matching([row.keys for row in candidates])
+        index = _LeadIndex(existing)
+        for row in candidates:
+            assert row.keys is not None
+            assert row.profile is not None
+            found = resolve(row.keys, index.known(row.keys))
+            if found.outcome is Outcome.NEW:
+                plan.new.append(row)
+                plan.admit.append(row)
+                continue
+            assert found.lead_id is not None
+            assert found.matched_by is not None
+            lead = index.by_id[found.lead_id]
+            earlier = self._touched.get(lead.id) or plan.touched.get(lead.id)
+            if earlier is not None:
+                counts.duplicates += 1
+                problems.append(
+                    self._problem(
+                        row,
+                        found.matched_by,
+                        "duplicate",
+                        f"The same lead as row {earlier}; the first occurrence is imported.",
+                    )
+                )
+                continue
+            plan.touched[lead.id] = row.row
+            incoming = row.profile
+            if KeyKind.LINKEDIN in found.withheld:
+                incoming = msgspec.structs.replace(incoming, linkedin_url=lead.profile.linkedin_url)
+            if lead.is_deleted:
+                plan.restored.append((row, self._restored(lead, incoming, row, now)))
+                plan.admit.append(row)
+                continue
+            changed = self._merged(lead, incoming, row, found.withheld, now)
+            if changed is None:
+                counts.invalid += 1
+                problems.append(
+                    ImportProblem(row.row, 0, None, "too_many_tags", "At most 100 tags per lead.")
+                )
+            elif changed == lead:
+                counts.duplicates += 1
+                message = (
+                    "Matches an existing lead; left as it is (duplicate policy skip)."
+                    if self._policy is DuplicatePolicy.SKIP
+                    else "Matches an existing lead that already has this data."
+                )
+                problems.append(self._problem(row, found.matched_by, "lead_exists", message))
+            else:
+                plan.updated.append(changed)
+        plan.admit.sort(key=lambda row: row.row)
+        return plan
+
+    def _restored(self, lead: Lead, incoming: LeadProfile, row: PreparedRow, now: datetime) -> Lead:
+        lead, _ = lead.restore(now)
+        lead, _ = lead.update_profile(incoming, now)
+        with contextlib.suppress(ValidationFailed):  # tags past the cap stay off; data counts
+            lead, _ = lead.add_tags(row.tags, now)
+        return self._scored(lead)
+
+    def _merged(
+        self,
+        lead: Lead,
+        incoming: LeadProfile,
+        row: PreparedRow,
+        withheld: frozenset[KeyKind],
+        now: datetime,
+    ) -> Lead | None:
+        if self._policy is DuplicatePolicy.SKIP:
+            return lead
+        merged = merge_profile(lead.profile, incoming, self._policy, withheld=withheld)
+        changed, _ = lead.update_profile(merged, now)
+        try:
+            changed, _ = changed.add_tags(row.tags, now)
+        except ValidationFailed:
+            return None
+        return self._scored(changed)
+
+    def _scored(self, lead: Lead) -> Lead:
+        result = score(lead.profile, self._rules.icp, (), self._rules.now)
+        lead, _ = lead.rescore(result)
+        return lead
+
+
+class _Plan:
+    def __init__(self) -> None:
+        self.new: list[PreparedRow] = []
+        self.restored: list[tuple[PreparedRow, Lead]] = []
+        self.updated: list[Lead] = []
+        self.admit: list[PreparedRow] = []  # new and restored, counted as contacts in row order
+        self.touched: dict[UUID, int] = {}
+
+
+class _LeadIndex:
+    """Existing leads by key, to resolve a chunk's rows without a query per row."""
+
+    def __init__(self, existing: list[Lead]) -> None:
+        self.by_id = {lead.id: lead for lead in existing}
+        self._keys: dict[tuple[KeyKind, str], list[KnownLead]] = {}
+        for lead in existing:
+            keys = dedup_keys(lead.profile)
+            known = KnownLead(lead_id=lead.id, keys=keys)
+            for kind in KeyKind:
+                value = keys.get(kind)
+                if value is not None:
+                    self._keys.setdefault((kind, value), []).append(known)
+
+    def known(self, keys: DedupKeys) -> list[KnownLead]:
+        found: dict[UUID, KnownLead] = {}
+        for kind in KeyKind:
+            value = keys.get(kind)
+            if value is not None:
+                for known in self._keys.get((kind, value), ()):
+                    found[known.lead_id] = known
+        return list(found.values())
+
+
+async def _admit(uow: Any, rows: list[PreparedRow], now: datetime) -> list[PreparedRow]:
+    if not rows:
+        return []
+    room = await uow.limits.admit_up_to(Metric.CONTACTS, len(rows), at=now)
+    return rows[:room]
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    for candidate in (error, getattr(error, "orig", None), getattr(error, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    orig = getattr(error, "orig", None)
+    cause = getattr(orig, "__cause__", None)
+    code = getattr(cause, "sqlstate", None)
+    return str(code) if code else None

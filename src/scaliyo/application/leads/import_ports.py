@@ -1,0 +1,137 @@
+"""What lead imports need from the world: their records, the rows they read the file with, and
+the prepared rows of other processes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+import msgspec
+
+from scaliyo.application.leads.import_rows import NumberedRecord, PreparedRow, RowRules
+from scaliyo.domain.leads.column_mapping import ColumnChoice
+from scaliyo.domain.leads.dedup import DedupKeys
+from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts
+from scaliyo.domain.leads.lead import Lead
+
+
+class UploadRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    workspace_id: UUID
+    blob_key: str
+    filename: str | None
+    size: int
+    sha256: str
+    encoding: str
+    delimiter: str
+    has_header: bool
+    columns: tuple[str, ...]
+    mapping: tuple[ColumnChoice, ...]  # the proposed one
+    row_estimate: int
+    created_by: UUID | None
+    created_at: datetime
+
+
+class ImportStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class ImportRecord(msgspec.Struct, kw_only=True):
+    id: UUID
+    workspace_id: UUID
+    upload_id: UUID
+    job_id: UUID | None
+    status: str
+    mapping: tuple[ColumnChoice, ...]
+    duplicate_policy: DuplicatePolicy
+    tags: tuple[str, ...]
+    chunk_rows: int
+    total_rows: int | None = None
+    rows_done: int = 0
+    counts: ImportCounts = msgspec.field(default_factory=ImportCounts)
+    error: str | None = None
+    created_by: UUID | None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ImportProblem(msgspec.Struct, frozen=True, array_like=True):
+    """One line of an import's error report."""
+
+    row: int
+    seq: int
+    column: str | None
+    code: str
+    message: str
+
+
+class NewLead(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    status: UUID
+    row: PreparedRow
+
+
+class LeadImportStore(Protocol):
+    """``uow.lead_imports``: uploads, imports and their reports, and the set-based writes of
+    an import's chunk, in the unit of work's workspace and transaction."""
+
+    async def add_upload(self, upload: UploadRecord) -> None: ...
+
+    async def get_upload(self, upload_id: UUID) -> UploadRecord | None: ...
+
+    async def add(self, record: ImportRecord) -> None: ...
+
+    async def get(self, import_id: UUID, *, for_update: bool = False) -> ImportRecord | None: ...
+
+    async def save(self, record: ImportRecord) -> None:
+        """Status, progress, counts, error and times."""
+        ...
+
+    async def matching(self, keys: Sequence[DedupKeys]) -> list[Lead]:
+        """Every lead (deleted ones too) sharing a key with any of ``keys``, locked, in id
+        order."""
+        ...
+
+    async def insert_new(self, leads: Sequence[NewLead], *, source: str, now: datetime) -> int:
+        """Insert the leads with their tag and search-term rows; how many were inserted (a lead
+        whose key another transaction took meanwhile is not)."""
+        ...
+
+    async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None: ...
+
+    async def problems(
+        self, import_id: UUID, *, after: tuple[int, int] | None, limit: int
+    ) -> list[ImportProblem]: ...
+
+
+class RowPreparer(Protocol):
+    """Prepares batches of records, possibly in other processes."""
+
+    async def prepare(
+        self, rules: RowRules, records: list[NumberedRecord]
+    ) -> list[PreparedRow]: ...
+
+    async def close(self) -> None: ...
+
+
+class UploadRows(Protocol):
+    """The data records of an upload, numbered as rows of the file (the header is row 1), in
+    batches of ``size``; the header and blank records are left out. ``total`` counts them."""
+
+    total: int
+
+    def batches(self, size: int) -> AsyncIterator[list[NumberedRecord]]: ...
+
+    async def close(self) -> None: ...
+
+
+class UploadReader(Protocol):
+    async def open(self, upload: UploadRecord) -> UploadRows:
+        """Fetch the upload's file and count its data records."""
+        ...

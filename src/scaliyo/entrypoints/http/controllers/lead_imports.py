@@ -1,0 +1,282 @@
+"""``/api/v1/leads/uploads`` and ``/api/v1/leads/imports``: CSV files streamed to blob storage,
+previewed with a proposed mapping, and imported by a ``bulk_import`` job."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import multipart
+from dishka.integrations.litestar import FromDishka, inject
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
+
+from scaliyo.adapters.settings import Settings
+from scaliyo.application.bus import Bus, Context
+from scaliyo.application.identity.actors import require_permission
+from scaliyo.application.leads.errors import FileRequired, FileTooLarge
+from scaliyo.application.leads.import_commands import (
+    GetImport,
+    ImportRequest,
+    ImportStarted,
+    ImportView,
+    ListImportProblems,
+    RegisterUpload,
+    StartImport,
+    UploadView,
+)
+from scaliyo.application.leads.import_ports import ImportProblem
+from scaliyo.application.shared.blobs import BlobStorage, BlobTooLarge
+from scaliyo.application.shared.ports import IdFactory
+from scaliyo.domain.identity.roles import Permission
+from scaliyo.domain.leads.export import escape_cell
+from scaliyo.entrypoints.http.idempotency import Idempotency
+from scaliyo.entrypoints.http.problems import (
+    WORKSPACE_ROUTE_PROBLEMS,
+    problem_responses,
+    register_status,
+)
+
+register_status(FileTooLarge, 413)
+IMPORT_PROBLEMS = {**WORKSPACE_ROUTE_PROBLEMS, **problem_responses(402, 403, 409, 413)}
+SAMPLE_BYTES = 1024 * 1024  # what detection and the preview read
+MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
+CSV_MEDIA_TYPES = {"text/csv", "text/plain", "application/csv", "application/octet-stream"}
+ERRORS_PAGE = 5000
+
+
+class _Sample:
+    """The first ``SAMPLE_BYTES`` of what streams through, its size and digest."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def see(self, chunk: bytes) -> bytes:
+        if len(self.head) < SAMPLE_BYTES:
+            self.head += chunk[: SAMPLE_BYTES - len(self.head)]
+        self.size += len(chunk)
+        self.sha256.update(chunk)
+        return chunk
+
+
+async def _raw_body(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk
+
+
+class _MultipartFile:
+    """The ``file`` part of a multipart body, streamed (other parts are skipped)."""
+
+    def __init__(self, request: Request, boundary: str, limit: int) -> None:
+        self._request = request
+        self._parser = multipart.PushMultipartParser(
+            boundary, max_segment_count=8, max_header_size=8192
+        )
+        self._limit = limit
+        self.filename: str | None = None
+        self.found = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        inside = False
+        received = 0
+        try:
+            async for data in self._request.stream():
+                received += len(data)
+                if received > self._limit + MULTIPART_SLACK:
+                    raise BlobTooLarge()
+                for event in self._parser.parse(data):
+                    if isinstance(event, multipart.MultipartSegment):
+                        inside = event.name == "file" and not self.found
+                        if inside:
+                            self.found = True
+                            self.filename = event.filename
+                    elif event is None:
+                        inside = False
+                    elif inside and event:
+                        yield bytes(event)
+            for _ in self._parser.parse(b""):
+                pass
+            self._parser.close()
+        except multipart.ParserError as error:
+            raise FileRequired(f"The multipart body is not valid: {error}") from None
+
+
+def _boundary(content_type: str) -> str | None:
+    _, _, params = content_type.partition(";")
+    for part in params.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "boundary" and value:
+            return value.strip('"')
+    return None
+
+
+@post(
+    "/leads/uploads",
+    tags=["leads"],
+    responses=IMPORT_PROBLEMS,
+    request_max_body_size=None,  # enforced while streaming, against the setting
+    summary="Upload a CSV file (multipart `file` or a raw text/csv body) and preview it",
+)
+@inject
+async def upload_leads(
+    request: Request,
+    bus: FromDishka[Bus],
+    context: FromDishka[Context],
+    blobs: FromDishka[BlobStorage],
+    ids: FromDishka[IdFactory],
+    settings: FromDishka[Settings],
+) -> Response[UploadView]:
+    """The file is streamed to blob storage (at most ``SCALIYO_IMPORT_MAX_BYTES``, 200 MB by
+    default: 413 ``file_too_large`` past it). The answer holds the detected encoding,
+    delimiter and header, a proposed mapping with a confidence per column, the first 20 rows
+    normalised, their problems, and an estimate of the rows."""
+    require_permission(context, Permission.LEADS_WRITE)
+    assert context.workspace_id is not None
+    limit = settings.import_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
+        raise FileTooLarge(f"The file is larger than {limit} bytes.")
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    filename: str | None = None
+    if media_type == "multipart/form-data":
+        boundary = _boundary(content_type)
+        if boundary is None:
+            raise FileRequired("The multipart body has no boundary.")
+        part = _MultipartFile(request, boundary, limit)
+        source = part.chunks()
+    elif media_type in CSV_MEDIA_TYPES or not media_type:
+        part = None
+        source = _raw_body(request)
+        filename = request.query_params.get("filename")
+    else:
+        raise FileRequired("Send the file as multipart/form-data (field `file`) or text/csv.")
+    sample = _Sample()
+    upload_id = ids.new()
+
+    async def seen() -> AsyncIterator[bytes]:
+        async for chunk in source:
+            yield sample.see(chunk)
+
+    try:
+        ref = await blobs.put(
+            context.workspace_id,
+            "upload",
+            str(upload_id),
+            seen(),
+            content_type="text/csv",
+            max_size=limit,
+        )
+    except BlobTooLarge:
+        raise FileTooLarge(f"The file is larger than {limit} bytes.") from None
+    if part is not None:
+        if not part.found:
+            await blobs.delete(context.workspace_id, ref.key)
+            raise FileRequired("The multipart body has no `file` part.")
+        filename = part.filename
+    try:
+        view: UploadView = await bus.execute(
+            RegisterUpload(
+                upload_id=str(upload_id),
+                blob_key=ref.key,
+                filename=(filename or None) and filename[:255],
+                size=ref.size,
+                sha256=ref.sha256,
+                sample=bytes(sample.head),
+                complete=ref.size <= SAMPLE_BYTES,
+            ),
+            context,
+        )
+    except BaseException:
+        await blobs.delete(context.workspace_id, ref.key)
+        raise
+    return Response(view, status_code=201)
+
+
+@post(
+    "/leads/imports",
+    tags=["leads"],
+    responses=IMPORT_PROBLEMS,
+    summary="Import an upload with a mapping and a duplicate policy (a job)",
+)
+@inject
+async def start_import(
+    request: Request,
+    data: JSONBody[ImportRequest],
+    bus: FromDishka[Bus],
+    context: FromDishka[Context],
+    idempotency: FromDishka[Idempotency],
+) -> Response[ImportStarted]:
+    """202 ``{import_id, job_id}``; watch ``GET /leads/imports/{id}``. Accepts
+    ``Idempotency-Key``: a retry with the same key and body starts one import."""
+    return await idempotency.run(
+        request, context, lambda: bus.execute(StartImport(request=data), context), status_code=202
+    )
+
+
+@get(
+    "/leads/imports/{import_id:str}",
+    tags=["leads"],
+    responses=IMPORT_PROBLEMS,
+    summary="An import: status, progress and counts",
+)
+@inject
+async def get_import(
+    import_id: FromPath[str], bus: FromDishka[Bus], context: FromDishka[Context]
+) -> ImportView:
+    return await bus.execute(GetImport(import_id=import_id), context)
+
+
+def _csv_lines(problems: list[ImportProblem], *, header: bool) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header:
+        out.write("\ufeff")
+        writer.writerow(["row", "column", "code", "message"])
+    for p in problems:
+        writer.writerow([p.row, escape_cell(p.column or ""), p.code, escape_cell(p.message)])
+    return out.getvalue().encode()
+
+
+@get(
+    "/leads/imports/{import_id:str}/errors",
+    tags=["leads"],
+    responses=IMPORT_PROBLEMS,
+    media_type="text/csv",
+    summary="Every row not created or updated, as CSV: row, column, code, message",
+)
+@inject
+async def import_errors(
+    import_id: FromPath[str], bus: FromDishka[Bus], context: FromDishka[Context]
+) -> Stream:
+    query = ListImportProblems(import_id=import_id, limit=ERRORS_PAGE)
+    # The first page is read before the response starts: an unknown import answers 404.
+    first: list[ImportProblem] = await bus.execute(query, context)
+
+    async def lines() -> AsyncIterator[bytes]:
+        page = first
+        yield _csv_lines(page, header=True)
+        while len(page) == ERRORS_PAGE:
+            after: Any = (page[-1].row, page[-1].seq)
+            page = await bus.execute(
+                ListImportProblems(import_id=import_id, after=after, limit=ERRORS_PAGE), context
+            )
+            yield _csv_lines(page, header=False)
+
+    return Stream(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{import_id[:36]}-errors.csv"'
+        },
+    )
+
+
+route_handlers = [upload_leads, start_import, get_import, import_errors]

@@ -1,0 +1,126 @@
+"""Lead imports in integration tests: a bus with small chunks, running an import's job in this
+process (rows prepared inline), files made from rows, and snapshots of a workspace's leads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from nats.aio.client import Client
+from scaliyo.domain.leads.csv_format import CsvFormat
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
+from scaliyo.adapters.clock import SystemClock
+from scaliyo.adapters.ids import UuidV7Factory
+from scaliyo.adapters.imports.upload_rows import open_file_rows
+from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.unit_of_work import unit_of_work_factory
+from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs
+from scaliyo.adapters.queue.leases import SqlJobLeases
+from scaliyo.application.bus import Bus, default_middleware
+from scaliyo.application.jobs.job_types import job_types
+from scaliyo.application.jobs.runner import JobRunner
+from scaliyo.application.leads.handlers import lead_handlers
+from scaliyo.application.registry import build_handlers
+from scaliyo.domain.shared.ids import JobId, WorkspaceId
+
+APOLLO = [
+    "First Name",
+    "Last Name",
+    "Title",
+    "Company",
+    "Email",
+    "Person Linkedin Url",
+    "Website",
+    "City",
+    "Country",
+]
+
+
+def import_bus(database: Database, *, chunk_rows: int) -> Bus:
+    handlers = dict(build_handlers(clock=SystemClock(), ids=UuidV7Factory()))
+    handlers.update(
+        lead_handlers(clock=SystemClock(), ids=UuidV7Factory(), import_chunk_rows=chunk_rows)
+    )
+    return Bus(handlers, unit_of_work_factory(database.app), default_middleware())
+
+
+def csv_bytes(
+    rows: Sequence[Sequence[str]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+async def run_import_job(database: Database, nc: Client, workspace_id: Any, job_id: str) -> Any:
+    """Run an import's job here, rows prepared in this process."""
+    bind_lead_jobs(database, NatsObjectStore(nc.jetstream()), import_workers=None)
+    runner = JobRunner(SqlJobLeases(database.app, lease_seconds=30), job_types, renew_every=10)
+    return await runner.run(JobId(UUID(job_id)), WorkspaceId(workspace_id))
+
+
+async def lead_snapshot(engine: AsyncEngine, workspace_id: Any) -> list[tuple]:
+    """Every lead of a workspace with its index rows, comparable across imports."""
+    async with engine.connect() as conn:
+        leads = await conn.execute(
+            text(
+                "SELECT id, email, first_name, last_name, title, company, company_domain,"
+                " website, linkedin_url, phone, city, country, tags, score, deleted_at,"
+                " updated_at, custom_fields::text FROM leads WHERE workspace_id = :ws ORDER BY id"
+            ),
+            {"ws": workspace_id},
+        )
+        terms = await conn.execute(
+            text(
+                "SELECT lead_id, term FROM lead_search_terms WHERE workspace_id = :ws"
+                " ORDER BY lead_id, term"
+            ),
+            {"ws": workspace_id},
+        )
+        tags = await conn.execute(
+            text(
+                "SELECT lead_id, tag_key FROM lead_tags WHERE workspace_id = :ws"
+                " ORDER BY lead_id, tag_key"
+            ),
+            {"ws": workspace_id},
+        )
+        return [tuple(r) for r in [*leads, *terms, *tags]]
+
+
+def error_lines(body: str) -> list[dict[str, str]]:
+    """The errors CSV as dicts (BOM stripped)."""
+    return list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+
+
+class MemoryUploads:
+    """An ``UploadReader`` over files held here (property tests skip blob storage)."""
+
+    def __init__(self) -> None:
+        self.files: dict[UUID, bytes] = {}
+
+    async def open(self, upload):
+        file = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the rows
+        file.write(self.files[upload.id])
+        fmt = CsvFormat(
+            encoding=upload.encoding, delimiter=upload.delimiter, has_header=upload.has_header
+        )
+        return await open_file_rows(file, fmt)
+
+
+class LocalJob:
+    """What an import job reads of its ``JobContext``, for running one without a queue."""
+
+    def __init__(self, workspace_id: Any, params: dict[str, Any]) -> None:
+        self.workspace_id = workspace_id
+        self.params = params
+        self.reported: list[tuple[int, int | None]] = []
+
+    async def report_progress(self, processed: int, total: int | None = None) -> None:
+        self.reported.append((processed, total))

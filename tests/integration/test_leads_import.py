@@ -1,0 +1,372 @@
+"""Lead imports end to end: uploads over HTTP (multipart and raw CSV) into blob storage on
+NATS, detection and preview, the ``bulk_import`` job on PostgreSQL, exact counts, the per-row
+error report, re-imports, duplicate policies, and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from nats.aio.client import Client
+
+from scaliyo.adapters.messaging.connection import connect_nats
+from scaliyo.entrypoints.container import SettingsProvider
+from scaliyo.entrypoints.http.app import create_app
+from tests.integration.helpers.imports import (
+    APOLLO,
+    csv_bytes,
+    error_lines,
+    lead_snapshot,
+    run_import_job,
+)
+from tests.integration.helpers.leads import leads_workspace
+
+
+@pytest.fixture
+async def client(settings) -> AsyncIterator[AsyncTestClient]:
+    tight = msgspec.structs.replace(settings, import_max_bytes=64 * 1024)
+    async with AsyncTestClient(app=create_app(SettingsProvider(tight))) as client:
+        yield client
+
+
+@pytest.fixture
+async def nc(nats_url) -> AsyncIterator[Client]:
+    client = await connect_nats(nats_url, name="import-tests")
+    yield client
+    await client.close()
+
+
+LONG = "x" * 10_000
+MESSY_ROWS = [
+    APOLLO,
+    ["Ada", "Lovelace", "CTO", "Analytical", "ada@analytical.example",
+     "https://www.linkedin.com/in/ada-lovelace/", "analytical.example", "London", "United Kingdom"],
+    [" ADA ", "Lovelace", "CTO", "Analytical", "  Ada@Analytical.EXAMPLE ", "", "", "", ""],
+    ["Grace", "Hopper", "Rear\nAdmiral", "Navy", "grace@navy.example", "", "", "Arlington",
+     "US"],
+    ['=HYPERLINK("http://evil.example")', "Formula", "", "", "formula@evil.example", "", "",
+     "", ""],
+    ["Bad", "Email", "", "", "not-an-email", "", "", "", ""],
+    ["Nobody", "", "", "", "", "", "", "", ""],
+    ["", "", "", "", "", "", "", "", ""],
+    ["Alan", "Turing", "", "", "alan@bletchley.example",
+     "https://linkedin.com/in/ada-lovelace", "", "", ""],
+    ["Kate", "Bell", "VP Sales", "Existing", "kate@existing.example",
+     "https://www.linkedin.com/in/kate-b", "", "", ""],
+    ["Gone", "Again", "", "", "gone@deleted.example", "", "", "", ""],
+    ["Long", "Title", LONG, "", "long@title.example", "", "", "", ""],
+]  # fmt: skip
+
+
+async def upload(client, headers, body: bytes, *, multipart: bool = True, name="leads.csv"):
+    if multipart:
+        return await client.post(
+            "/api/v1/leads/uploads", files={"file": (name, body, "text/csv")}, headers=headers
+        )
+    return await client.post(
+        "/api/v1/leads/uploads",
+        content=body,
+        headers={**headers, "Content-Type": "text/csv"},
+    )
+
+
+async def import_file(client, database, nc, headers, workspace_id, body, **options):
+    """Upload, import, run the job here; the finished import's view."""
+    uploaded = await upload(client, headers, body)
+    assert uploaded.status_code == 201, uploaded.text
+    started = await client.post(
+        "/api/v1/leads/imports",
+        json={"upload_id": uploaded.json()["upload_id"], **options},
+        headers=headers,
+    )
+    assert started.status_code == 202, started.text
+    settlement = await run_import_job(database, nc, workspace_id, started.json()["job_id"])
+    assert settlement.ack
+    view = await client.get(f"/api/v1/leads/imports/{started.json()['import_id']}", headers=headers)
+    assert view.status_code == 200
+    return view.json()
+
+
+async def prepare_existing(client, headers) -> None:
+    """A live lead holding Kate's email, another holding her LinkedIn URL, a deleted one."""
+    for body in (
+        {"email": "kate@existing.example", "first_name": "Kate"},
+        {"linkedin_url": "https://www.linkedin.com/in/kate-b/", "first_name": "K"},
+        {"email": "gone@deleted.example"},
+    ):
+        made = await client.post("/api/v1/leads", json=body, headers=headers)
+        assert made.status_code == 201, made.text
+    gone = made.json()["id"]
+    assert (await client.delete(f"/api/v1/leads/{gone}", headers=headers)).status_code == 204
+
+
+async def test_a_messy_file_imports_with_exact_counts_and_row_numbered_errors(
+    client, database, owner_engine, nc
+):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import messy")
+    await prepare_existing(client, headers)
+    body = b"\xef\xbb\xbf" + csv_bytes(MESSY_ROWS)
+
+    uploaded = await upload(client, headers, body)
+    assert uploaded.status_code == 201, uploaded.text
+    preview = uploaded.json()
+    assert preview["encoding"] in {"utf-8-sig", "utf-8"}
+    assert preview["delimiter"] == ","
+    assert preview["header"] == APOLLO
+    fields = {entry["column"]: entry["field"] for entry in preview["mapping"]}
+    assert fields["Email"] == "email"
+    assert fields["Person Linkedin Url"] == "linkedin_url"
+    assert fields["First Name"] == "first_name"
+    assert all(0 <= entry["confidence"] <= 1 for entry in preview["mapping"])
+    assert preview["rows"][0] == {
+        "row": 2,
+        "lead": preview["rows"][0]["lead"] | {"email": "ada@analytical.example"},
+    }
+    assert preview["rows"][0]["lead"]["linkedin_url"] == "https://www.linkedin.com/in/ada-lovelace"
+    assert {(p["row"], p["code"]) for p in preview["problems"]} >= {
+        (6, "invalid_email"),
+        (7, "no_identity"),
+        (12, "too_long"),
+    }
+    assert preview["row_estimate"] == 10
+
+    started = await client.post(
+        "/api/v1/leads/imports",
+        json={"upload_id": preview["upload_id"], "duplicate_policy": "skip", "tags": ["Webinar"]},
+        headers=headers,
+    )
+    assert started.status_code == 202, started.text
+    import_id = started.json()["import_id"]
+    assert (await run_import_job(database, nc, workspace_id, started.json()["job_id"])).ack
+
+    view = (await client.get(f"/api/v1/leads/imports/{import_id}", headers=headers)).json()
+    assert view["status"] == "completed"
+    assert view["progress"] == {"processed": 10, "total": 10}
+    assert view["counts"] == {
+        "created": 4,  # Ada, Grace, the formula, the restored lead
+        "updated": 0,
+        "duplicates": 3,  # row 3 (case and spaces), row 9 (Ada's LinkedIn), row 10 (exists)
+        "invalid": 3,  # bad email, no identity, 10,000 characters
+        "limit_reached": 0,
+    }
+    report = await client.get(f"/api/v1/leads/imports/{import_id}/errors", headers=headers)
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("text/csv")
+    assert report.text.startswith("\ufeffrow,column,code,message")
+    lines = [(int(line["row"]), line["column"], line["code"]) for line in error_lines(report.text)]
+    assert lines == [
+        (3, "Email", "duplicate"),
+        (6, "Email", "invalid_email"),
+        (6, "Email", "no_identity"),  # the email was its only identity
+        (7, "Email", "no_identity"),
+        (9, "Person Linkedin Url", "duplicate"),
+        (10, "Email", "lead_exists"),
+        (12, "Title", "too_long"),
+    ]
+    found = (
+        await client.get("/api/v1/leads", params={"tag": "webinar", "limit": 50}, headers=headers)
+    ).json()["items"]
+    by_email = {lead.get("email"): lead for lead in found}
+    assert set(by_email) == {
+        "ada@analytical.example",
+        "grace@navy.example",
+        "formula@evil.example",
+        "gone@deleted.example",
+    }
+    assert by_email["grace@navy.example"]["title"] == "Rear Admiral"
+    assert by_email["formula@evil.example"]["first_name"].startswith("=HYPERLINK")
+    assert by_email["ada@analytical.example"]["source"] == "csv"
+    searched = await client.get("/api/v1/leads", params={"q": "lovelace"}, headers=headers)
+    assert [lead["email"] for lead in searched.json()["items"]] == ["ada@analytical.example"]
+
+    # The same file again: nothing is created and nothing changes.
+    before = await lead_snapshot(owner_engine, workspace_id)
+    again = await import_file(client, database, nc, headers, workspace_id, body)
+    assert again["counts"] == {
+        "created": 0,
+        "updated": 0,
+        "duplicates": 7,
+        "invalid": 3,
+        "limit_reached": 0,
+    }
+    assert await lead_snapshot(owner_engine, workspace_id) == before
+
+
+async def test_fill_empty_and_overwrite_update_matched_leads_but_never_take_another_leads_key(
+    client, database, owner_engine, nc
+):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import policies")
+    await prepare_existing(client, headers)
+    row = [
+        "Katherine", "Bell", "VP Sales", "Existing Inc", "kate@existing.example",
+        "https://www.linkedin.com/in/kate-b", "existing.example", "Paris", "France",
+    ]  # fmt: skip
+    filled = await import_file(
+        client,
+        database,
+        nc,
+        headers,
+        workspace_id,
+        csv_bytes([APOLLO, row]),
+        duplicate_policy="fill_empty",
+    )
+    assert filled["counts"]["updated"] == 1
+    kate = (
+        await client.get("/api/v1/leads", params={"q": "kate@existing"}, headers=headers)
+    ).json()["items"][0]
+    assert kate["first_name"] == "Kate"  # kept: fill_empty fills only what is missing
+    assert kate["title"] == "VP Sales"
+    assert kate["city"] == "Paris"
+    assert kate.get("linkedin_url") is None  # the other lead's key is never written
+
+    overwritten = await import_file(
+        client,
+        database,
+        nc,
+        headers,
+        workspace_id,
+        csv_bytes([APOLLO, row]),
+        duplicate_policy="overwrite",
+    )
+    assert overwritten["counts"]["updated"] == 1
+    kate = (await client.get(f"/api/v1/leads/{kate['id']}", headers=headers)).json()
+    assert kate["first_name"] == "Katherine"
+    assert kate.get("linkedin_url") is None
+
+
+async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
+    client, database, owner_engine, nc
+):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import encodings")
+    utf16 = csv_bytes(
+        [
+            ["Email", "First Name", "Last Name", "Company Name", "Job Title"],
+            ["zoë@utf16.example", "Zoë", "Ångström", "Ümlaut GmbH", "Chefin"],
+            ["li@utf16.example", "李", "小龍", "Dragon", "Founder"],
+        ],
+        encoding="utf-16",
+        delimiter="\t",
+    )
+    uploaded = await upload(client, headers, utf16, multipart=False)
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["encoding"].replace("_", "-").startswith("utf-16")
+    assert uploaded.json()["delimiter"] == "\t"
+    cp1252 = csv_bytes(
+        [
+            ["E-mail", "First name", "Last name", "Company"],
+            ["jose@cp1252.example", "José", "Müller", "Café Crème"],
+            ["francois@cp1252.example", "François", "Œuvre", "Señor €uro"],
+        ],
+        encoding="cp1252",
+        delimiter=";",
+    )
+    legacy = await upload(client, headers, cp1252)
+    assert legacy.status_code == 201, legacy.text
+    assert legacy.json()["delimiter"] == ";"
+    assert legacy.json()["encoding"].lower().replace("-", "").replace("_", "") in {
+        "cp1252",
+        "windows1252",
+    }
+    for uploaded_file in (uploaded, legacy):
+        started = await client.post(
+            "/api/v1/leads/imports",
+            json={"upload_id": uploaded_file.json()["upload_id"]},
+            headers=headers,
+        )
+        assert started.status_code == 202
+        assert (await run_import_job(database, nc, workspace_id, started.json()["job_id"])).ack
+    names = {
+        lead["email"]: (lead["first_name"], lead.get("company"))
+        for lead in (await client.get("/api/v1/leads", headers=headers)).json()["items"]
+    }
+    assert names == {
+        "zoë@utf16.example": ("Zoë", "Ümlaut GmbH"),
+        "li@utf16.example": ("李", "Dragon"),
+        "jose@cp1252.example": ("José", "Café Crème"),
+        "francois@cp1252.example": ("François", "Señor €uro"),
+    }
+
+
+async def test_bad_files_and_bad_requests_are_problems_never_500(
+    client, database, owner_engine, nc
+):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import bad")
+    other_ws, other_headers, _ = await leads_workspace(database, owner_engine, "Import other")
+
+    async def code_of(response) -> tuple[int, str]:
+        return response.status_code, response.json().get("code")
+
+    assert await code_of(await upload(client, headers, b"")) == (422, "empty_file")
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    assert await code_of(await upload(client, headers, png)) == (422, "binary_file")
+    header_only = csv_bytes([APOLLO])
+    assert await code_of(await upload(client, headers, header_only)) == (422, "no_data_rows")
+    big = csv_bytes([["email"], *([f"user{i}@big.example"] for i in range(5000))])
+    assert len(big) > 64 * 1024
+    assert await code_of(await upload(client, headers, big, multipart=False)) == (
+        413,
+        "file_too_large",
+    )
+    assert await code_of(await upload(client, headers, big)) == (413, "file_too_large")
+    wrong_type = await client.post(
+        "/api/v1/leads/uploads",
+        content=b"{}",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert await code_of(wrong_type) == (422, "file_required")
+    no_file = await client.post(
+        "/api/v1/leads/uploads", files={"other": ("x.csv", b"a,b\n", "text/csv")}, headers=headers
+    )
+    assert await code_of(no_file) == (422, "file_required")
+
+    good = await upload(client, headers, csv_bytes(MESSY_ROWS[:3]))
+    upload_id = good.json()["upload_id"]
+    bad_mapping = await client.post(
+        "/api/v1/leads/imports",
+        json={
+            "upload_id": upload_id,
+            "mapping": [
+                {"index": 42, "field": "email"},
+                {"index": 0, "column": "Nope", "field": "first_name"},
+                {"index": 1, "field": "favourite_colour"},
+            ],
+        },
+        headers=headers,
+    )
+    assert bad_mapping.status_code == 422, bad_mapping.text
+    paths = {(e["field"], e["code"]) for e in bad_mapping.json()["errors"]}
+    assert ("mapping[0].index", "unknown_column") in paths
+    assert ("mapping[1].column", "unknown_column") in paths
+    assert ("mapping[2].field", "unknown_field") in paths
+    unknown_policy = await client.post(
+        "/api/v1/leads/imports",
+        json={"upload_id": upload_id, "duplicate_policy": "merge"},
+        headers=headers,
+    )
+    assert unknown_policy.status_code == 422
+    # another workspace's upload and import are not found
+    theirs = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": upload_id}, headers=other_headers
+    )
+    assert await code_of(theirs) == (404, "upload_not_found")
+    mine = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": upload_id}, headers=headers
+    )
+    import_id = mine.json()["import_id"]
+    for path in (f"/api/v1/leads/imports/{import_id}", f"/api/v1/leads/imports/{import_id}/errors"):
+        assert await code_of(await client.get(path, headers=other_headers)) == (
+            404,
+            "import_not_found",
+        )
+    assert await code_of(await client.get("/api/v1/leads/imports/not-an-id", headers=headers)) == (
+        404,
+        "import_not_found",
+    )
+    assert await code_of(
+        await client.post("/api/v1/leads/imports", json={"upload_id": "x"}, headers=headers)
+    ) == (404, "upload_not_found")
+    assert str(UUID(import_id))
+    assert other_ws != workspace_id

@@ -1,0 +1,293 @@
+"""Lead imports under crashes and races: a worker SIGKILLed mid-import ends with the counts of
+an uninterrupted run; two imports racing for the last contacts never pass the limit; and, for
+any generated file, every row is accounted for once and importing twice changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import string
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
+from scaliyo.adapters.clock import SystemClock
+from scaliyo.adapters.ids import UuidV7Factory, new_id
+from scaliyo.adapters.imports.row_workers import InlinePreparer
+from scaliyo.adapters.messaging.connection import connect_nats
+from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
+from scaliyo.application.leads.import_job import run_import_job
+from scaliyo.domain.jobs.job import Queue
+from scaliyo.domain.usage.counters import Metric
+from tests.integration.helpers.identity import as_user
+from tests.integration.helpers.imports import (
+    LocalJob,
+    MemoryUploads,
+    csv_bytes,
+    import_bus,
+    lead_snapshot,
+)
+from tests.integration.helpers.imports import (
+    run_import_job as run_queued_import,
+)
+from tests.integration.helpers.jobs_processes import Processes, eventually
+from tests.integration.helpers.leads import count_rows, leads_workspace
+
+FAST = {
+    "SCALIYO_JOB_LEASE_SECONDS": "5",
+    "SCALIYO_JOB_ACK_WAIT_SECONDS": "3",
+    "SCALIYO_WORKER_SHUTDOWN_GRACE_SECONDS": "2",
+}
+
+
+def generated_file(rows: int, *, prefix: str = "p") -> bytes:
+    """Apollo-like rows: every tenth repeats an earlier email in other case and spacing,
+    every 37th is invalid."""
+    table = [["First Name", "Last Name", "Company", "Email", "Person Linkedin Url"]]
+    for i in range(rows):
+        if i % 37 == 36:
+            table.append(["No", "Identity", "", "", ""])
+        elif i % 10 == 9:
+            table.append(["Dup", str(i), "", f"  {prefix.upper()}{i - 5}@Example.COM ", ""])
+        else:
+            table.append(
+                [f"Person{i}", f"Family{i}", f"Co {i % 50}", f"{prefix}{i}@example.com", ""]
+            )
+    return csv_bytes(table)
+
+
+async def queue_import(database, nc, workspace_id, owner, body: bytes, *, chunk_rows: int):
+    """Store a file, register it and start its import through the bus; (import id, job id)."""
+    bus = import_bus(database, chunk_rows=chunk_rows)
+    context = as_user(owner, workspace_id, "owner")
+    blobs = NatsObjectStore(nc.jetstream())
+    upload_id = new_id()
+
+    async def chunks():
+        yield body
+
+    ref = await blobs.put(workspace_id, "upload", str(upload_id), chunks())
+    await bus.execute(
+        RegisterUpload(
+            upload_id=str(upload_id),
+            blob_key=ref.key,
+            filename="generated.csv",
+            size=ref.size,
+            sha256=ref.sha256,
+            sample=body[: 1024 * 1024],
+            complete=len(body) <= 1024 * 1024,
+        ),
+        context,
+    )
+    started = await bus.execute(
+        StartImport(request=ImportRequest(upload_id=str(upload_id))), context
+    )
+    return started.import_id, started.job_id
+
+
+async def import_row(engine: AsyncEngine, import_id: str):
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT * FROM lead_imports WHERE id = :id"), {"id": UUID(import_id)}
+            )
+        ).one()
+
+
+def counts_of(row) -> tuple[int, ...]:
+    return (row.created, row.updated, row.duplicates, row.invalid, row.limit_reached)
+
+
+@pytest.mark.slow
+async def test_a_worker_killed_mid_import_ends_with_the_counts_of_an_uninterrupted_run(
+    settings, database: Database, owner_engine: AsyncEngine, nats_url, tmp_path
+):
+    body = generated_file(3000)
+    nc = await connect_nats(nats_url, name="import-crash-test")
+    processes = Processes(settings, tmp_path)
+    try:
+        calm_ws, _, calm_owner = await leads_workspace(database, owner_engine, "Import calm")
+        calm_id, calm_job = await queue_import(
+            database, nc, calm_ws, calm_owner, body, chunk_rows=10
+        )
+        assert (await run_queued_import(database, nc, calm_ws, calm_job)).ack
+        calm = await import_row(owner_engine, calm_id)
+        assert calm.status == "completed"
+
+        workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import crash")
+        doomed = processes.worker([Queue.DATA_PROCESSING], FAST, name="doomed")
+        import_id, _ = await queue_import(database, nc, workspace_id, owner, body, chunk_rows=10)
+
+        async def well_under_way():
+            row = await import_row(owner_engine, import_id)
+            return row if row.rows_done >= 300 else None
+
+        before_kill = await eventually(well_under_way, within=60)
+        doomed.kill()
+        processes.worker([Queue.DATA_PROCESSING], FAST, name="survivor")
+
+        async def finished():
+            row = await import_row(owner_engine, import_id)
+            return row if row.status in {"completed", "failed"} else None
+
+        done = await eventually(finished, within=120)
+    finally:
+        processes.stop_all()
+        await nc.close()
+    assert done.status == "completed", processes.logs()
+    assert before_kill.rows_done < done.rows_done == calm.rows_done == 2999 + 1
+    assert counts_of(done) == counts_of(calm)
+    sql = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
+    assert await count_rows(owner_engine, sql, ws=workspace_id) == calm.created
+    errors = "SELECT count(*) FROM lead_import_errors WHERE import_id = :id"
+    assert await count_rows(owner_engine, errors, id=UUID(import_id)) == await count_rows(
+        owner_engine, errors, id=UUID(calm_id)
+    )
+
+
+@pytest.fixture
+async def wide_database(settings):
+    database = Database.connect(msgspec.structs.replace(settings, db_pool_size=12))
+    yield database
+    await database.dispose()
+
+
+async def test_two_imports_racing_for_the_last_contacts_never_pass_the_limit(
+    wide_database, owner_engine, nats_url
+):
+    database = wide_database
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import race")
+    async with SqlUnitOfWork(database.app, workspace_id) as uow:
+        await uow.limits.set_used(Metric.CONTACTS, 1000 - 50, at=datetime.now(UTC))
+        await uow.commit()
+    nc = await connect_nats(nats_url, name="import-race-test")
+    try:
+        first = csv_bytes([["email"], *([f"a{i}@race.example"] for i in range(60))])
+        second = csv_bytes(
+            [["email"], *([f"b{i}@race.example"] for i in range(40))]
+            + [[f"a{i}@race.example"] for i in range(20)]
+        )
+        queued = [
+            await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
+            for body in (first, second)
+        ]
+        settlements = await asyncio.gather(
+            *(run_queued_import(database, nc, workspace_id, job) for _, job in queued)
+        )
+    finally:
+        await nc.close()
+    assert all(s.ack for s in settlements)
+    rows = [await import_row(owner_engine, import_id) for import_id, _ in queued]
+    assert sum(row.created for row in rows) == 50
+    for row in rows:
+        assert row.status == "completed"
+        assert sum(counts_of(row)) == 60
+    total = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
+    assert await count_rows(owner_engine, total, ws=workspace_id) == 50
+    used = "SELECT used FROM usage_counters WHERE workspace_id = :ws AND metric = 'contacts'"
+    assert await count_rows(owner_engine, used, ws=workspace_id) == 1000
+    refused = (
+        "SELECT count(*) FROM lead_import_errors WHERE workspace_id = :ws"
+        " AND code = 'contact_limit_reached'"
+    )
+    assert await count_rows(owner_engine, refused, ws=workspace_id) == sum(
+        row.limit_reached for row in rows
+    )
+
+
+def _email(n: int, upper: bool, pad: int) -> str:
+    email = f"u{n}@x.example"
+    return " " * pad + (email.upper() if upper else email)
+
+
+_names = st.text(alphabet=string.ascii_letters + "éü -", min_size=0, max_size=8)
+_cells = st.tuples(
+    _names,  # first name
+    _names,  # last name
+    st.sampled_from(["", "acme.example", "globex.example", "ACME.example "]),  # website
+    st.one_of(  # email: from a small pool, so that repeats (in other case and spacing) happen
+        st.just(""),
+        st.just("not an email"),
+        st.builds(
+            lambda n, upper, pad: (
+                (" " * pad) + (f"u{n}@x.example".upper() if upper else f"u{n}@x.example")
+            ),
+            st.integers(0, 12),
+            st.booleans(),
+            st.integers(0, 2),
+        ),
+    ),
+    st.sampled_from(
+        ["", "https://www.linkedin.com/in/p1", "linkedin.com/in/P1/", "https://linkedin.com/in/p2"]
+    ),
+)
+
+
+@pytest.mark.slow
+@hsettings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=st.lists(_cells, min_size=1, max_size=40), chunk=st.integers(1, 9))
+async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothing(
+    database, owner_engine, rows, chunk
+):
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import property")
+    body = csv_bytes([["First Name", "Last Name", "Website", "Email", "LinkedIn"], *rows])
+    data_rows = sum(1 for row in rows if any(cell.strip() for cell in row))
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=chunk)
+    context = as_user(owner, workspace_id, "owner")
+    upload_id = new_id()
+    uploads.files[upload_id] = body
+    try:
+        await bus.execute(
+            RegisterUpload(
+                upload_id=str(upload_id),
+                blob_key=f"{workspace_id}/upload/{upload_id}",
+                filename=None,
+                size=len(body),
+                sha256="",
+                sample=body,
+                complete=True,
+            ),
+            context,
+        )
+    except Exception as error:  # a file of nothing but blank or identity-less rows
+        assert getattr(error, "code", None) in {"no_data_rows", "no_identity_column"}
+        return
+    snapshots = []
+    for _ in range(2):
+        started = await bus.execute(
+            StartImport(request=ImportRequest(upload_id=str(upload_id))), context
+        )
+        job = LocalJob(workspace_id, {"import_id": started.import_id})
+        result = await run_import_job(
+            job,  # type: ignore[arg-type]
+            unit_of_work_factory(database.app),
+            SystemClock(),
+            UuidV7Factory(),
+            uploads,
+            InlinePreparer(),
+        )
+        counted = [
+            result[name]
+            for name in ("created", "updated", "duplicates", "invalid", "limit_reached")
+        ]
+        assert sum(counted) == data_rows
+        snapshots.append(await lead_snapshot(owner_engine, workspace_id))
+        if len(snapshots) == 2:
+            assert result["created"] == 0
+            assert result["updated"] == 0
+    assert snapshots[0] == snapshots[1]
