@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import IO
 from uuid import UUID
 
-from scaliyo.domain.leads.column_mapping import propose_mapping
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -47,7 +46,7 @@ from scaliyo.adapters.persistence import migrate
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.lead_import_repository import lead_copy_record
 from scaliyo.adapters.persistence.tables import leads
-from scaliyo.adapters.persistence.unit_of_work import unit_of_work_factory
+from scaliyo.adapters.persistence.unit_of_work import set_tenant, unit_of_work_factory
 from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.adapters.settings import Settings
@@ -58,6 +57,7 @@ from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpl
 from scaliyo.application.leads.import_ports import NewLead
 from scaliyo.application.leads.import_rows import RowRules, prepare_rows
 from scaliyo.application.registry import build_handlers
+from scaliyo.domain.leads.column_mapping import propose_mapping
 from scaliyo.domain.leads.custom_fields import NO_CUSTOM_FIELDS
 from scaliyo.domain.leads.icp import default_icp
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
@@ -171,7 +171,8 @@ async def run_import(
     settlement = await runner.run(JobId(UUID(started.job_id)), WorkspaceId(workspace))
     seconds = time.perf_counter() - began
     assert settlement.ack, settlement
-    async with database.app.connect() as conn:
+    async with database.app.connect() as conn, conn.begin():
+        await set_tenant(conn, workspace)
         result = (
             await conn.execute(
                 text("SELECT result FROM jobs WHERE id = :id"), {"id": UUID(started.job_id)}

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Text, any_, cast, insert, or_, select, text, tuple_, update
+from sqlalchemy import Text, any_, cast, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,6 +62,28 @@ _MOVE_TAGS = text(
     "SELECT :workspace, tag_key, lead_id, tag FROM import_lead_tags ON CONFLICT DO NOTHING"
 )
 _COUNT_FIELDS = ImportCounts.__struct_fields__
+_MATCHING = text(
+    f"""
+    SELECT {", ".join(column.name for column in LEAD_COLUMNS)} FROM leads
+    WHERE workspace_id = :ws AND id = ANY(ARRAY(
+        SELECT m.id FROM unnest(CAST(:emails AS text[])) AS k(v)
+        CROSS JOIN LATERAL (SELECT id FROM leads
+                            WHERE workspace_id = :ws AND email IS NOT NULL AND email = k.v) AS m
+        UNION
+        SELECT m.id FROM unnest(CAST(:links AS text[])) AS k(v)
+        CROSS JOIN LATERAL (SELECT id FROM leads
+                            WHERE workspace_id = :ws AND linkedin_url IS NOT NULL
+                              AND linkedin_url = k.v) AS m
+        UNION
+        SELECT m.id FROM unnest(CAST(:names AS text[])) AS k(v)
+        CROSS JOIN LATERAL (SELECT id FROM leads
+                            WHERE workspace_id = :ws AND name_key IS NOT NULL
+                              AND name_key = k.v) AS m
+    ))
+    ORDER BY id
+    FOR UPDATE
+    """
+)
 
 
 def _upload_from_row(row: Any) -> UploadRecord:
@@ -224,25 +246,17 @@ class SqlLeadImports:
         )
 
     async def matching(self, keys: Sequence[DedupKeys]) -> list[Lead]:
-        emails = [k.email for k in keys if k.email is not None]
-        links = [k.linkedin for k in keys if k.linkedin is not None]
-        names = [k.name for k in keys if k.name is not None]
-        either = []
-        if emails:
-            either.append(leads.c.email == _any(emails))
-        if links:
-            either.append(leads.c.linkedin_url == _any(links))
-        if names:
-            either.append(leads.c.name_key == _any(names))
-        if not either:
+        """One index probe per key (a LATERAL lookup each: with thousands of keys the planner
+        would otherwise walk the whole workspace), then the leads locked by primary key."""
+        emails = sorted({k.email for k in keys if k.email is not None})
+        links = sorted({k.linkedin for k in keys if k.linkedin is not None})
+        names = sorted({k.name for k in keys if k.name is not None})
+        if not (emails or links or names):
             return []
-        query = (
-            select(*LEAD_COLUMNS)
-            .where(leads.c.workspace_id == self._ws(), or_(*either))
-            .order_by(leads.c.id)
-            .with_for_update()
+        rows = await self._connection.execute(
+            _MATCHING, {"ws": self._ws(), "emails": emails, "links": links, "names": names}
         )
-        return [lead_from_row(row) for row in await self._connection.execute(query)]
+        return [lead_from_row(row) for row in rows]
 
     async def insert_new(self, many: Sequence[NewLead], *, source: str, now: datetime) -> int:
         if not many:
