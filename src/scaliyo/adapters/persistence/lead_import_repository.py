@@ -20,7 +20,11 @@ from sqlalchemy import Text, any_, cast, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from scaliyo.adapters.persistence.lead_repository import LEAD_COLUMNS, lead_from_row
+from scaliyo.adapters.persistence.lead_repository import (
+    LEAD_COLUMNS,
+    lead_from_row,
+    profile_values,
+)
 from scaliyo.adapters.persistence.tables import (
     lead_import_errors,
     lead_imports,
@@ -149,23 +153,8 @@ def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetim
     values = {
         "id": new.id,
         "workspace_id": workspace_id,
-        "email": profile.email,
-        "first_name": profile.first_name,
-        "last_name": profile.last_name,
-        "title": profile.title,
-        "company": profile.company,
-        "company_domain": profile.company_domain,
-        "website": profile.website,
-        "linkedin_url": profile.linkedin_url,
-        "phone": profile.phone,
-        "city": profile.city,
-        "country": profile.country,
-        "time_zone": profile.time_zone,
-        "industry": profile.industry,
-        "company_size": None if profile.company_size is None else profile.company_size.value,
-        "seniority": None if profile.seniority is None else profile.seniority.value,
-        "department": None if profile.department is None else profile.department.value,
-        "custom_fields": msgspec.json.encode(profile.custom_fields).decode(),
+        **profile_values(profile),
+        "custom_fields": msgspec.json.encode(profile.custom_fields).decode(),  # COPY: JSON text
         "source": source,
         "status": new.status,
         "owner_id": None,

@@ -109,17 +109,24 @@ _SAVE_MANY = (
 )
 
 
+def profile_values(profile: LeadProfile) -> dict[str, Any]:
+    """The contact-data columns of a lead's row (custom fields as a dict)."""
+    return {
+        **{name: getattr(profile, name) for name in PROFILE_COLUMNS},
+        "company_size": None if profile.company_size is None else profile.company_size.value,
+        "seniority": None if profile.seniority is None else profile.seniority.value,
+        "department": None if profile.department is None else profile.department.value,
+        "custom_fields": dict(profile.custom_fields),
+    }
+
+
 def lead_values(lead: Lead) -> dict[str, Any]:
     """Every column of a lead's row, derived ones included."""
     profile = lead.profile
     return {
         "id": lead.id,
         "workspace_id": lead.workspace_id,
-        **{name: getattr(profile, name) for name in PROFILE_COLUMNS},
-        "company_size": None if profile.company_size is None else profile.company_size.value,
-        "seniority": None if profile.seniority is None else profile.seniority.value,
-        "department": None if profile.department is None else profile.department.value,
-        "custom_fields": dict(profile.custom_fields),
+        **profile_values(profile),
         "source": lead.source.value,
         "status": lead.status,
         "owner_id": lead.owner_id,
