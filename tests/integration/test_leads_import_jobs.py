@@ -23,6 +23,7 @@ from scaliyo.adapters.imports.row_workers import InlinePreparer
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from scaliyo.application.jobs.execution import JobError
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.leads.import_job import run_import_job
 from scaliyo.domain.jobs.job import Queue
@@ -291,3 +292,47 @@ async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothi
             assert result["created"] == 0
             assert result["updated"] == 0
     assert snapshots[0] == snapshots[1]
+
+
+async def test_a_file_that_stops_parsing_fails_its_import_with_a_reason(database, owner_engine):
+    """A quote never closed runs past the cell limit: the import fails and says why (the job
+    is not retried), and nothing of the file is half-imported."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import broken")
+    head = csv_bytes([["email"], *([f"ok{i}@broken.example"] for i in range(20))])
+    body = head + b'"never closed,' + b"x" * (1024 * 1024 + 10)
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=5)
+    context = as_user(owner, workspace_id, "owner")
+    upload_id = new_id()
+    uploads.files[upload_id] = body
+    await bus.execute(
+        RegisterUpload(
+            upload_id=str(upload_id),
+            blob_key=f"{workspace_id}/upload/{upload_id}",
+            filename=None,
+            size=len(body),
+            sha256="",
+            sample=head,
+            complete=False,
+        ),
+        context,
+    )
+    started = await bus.execute(
+        StartImport(request=ImportRequest(upload_id=str(upload_id))), context
+    )
+    with pytest.raises(JobError) as failed:
+        await run_import_job(
+            LocalJob(workspace_id, {"import_id": started.import_id}),  # type: ignore[arg-type]
+            unit_of_work_factory(database.app),
+            SystemClock(),
+            UuidV7Factory(),
+            uploads,
+            InlinePreparer(),
+        )
+    assert failed.value.retryable is False
+    row = await import_row(owner_engine, started.import_id)
+    assert row.status == "failed"
+    assert row.error == failed.value.message
+    assert row.finished_at is not None
+    sql = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
+    assert await count_rows(owner_engine, sql, ws=workspace_id) == 0

@@ -64,7 +64,7 @@ from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts, merge_pr
 from scaliyo.domain.leads.lead import Lead
 from scaliyo.domain.leads.profile import LeadProfile
 from scaliyo.domain.leads.scoring import score
-from scaliyo.domain.shared.errors import ValidationFailed
+from scaliyo.domain.shared.errors import DomainError, ValidationFailed
 from scaliyo.domain.shared.ids import WorkspaceId
 from scaliyo.domain.usage.counters import Metric
 
@@ -125,9 +125,13 @@ async def run_import_job(
     )
     try:
         rows = await reader.open(upload)
-    except Exception as error:  # the file is gone or unreadable: nothing will change that
-        await _finish(uow_factory, workspace, record.id, clock.now(), error=str(error))
-        raise JobError(f"The upload cannot be read: {error}", retryable=False) from None
+    except DomainError as error:  # the file does not parse (e.g. a quote never closed)
+        await _finish(uow_factory, workspace, record.id, clock.now(), error=error.detail)
+        raise JobError(error.detail, retryable=False) from None
+    except Exception:  # the file is gone from storage: nothing will change that
+        message = "The uploaded file could not be read from storage; upload it again."
+        await _finish(uow_factory, workspace, record.id, clock.now(), error=message)
+        raise JobError(message, retryable=False) from None
     try:
         importer = _Importer(
             job=job,
@@ -140,6 +144,10 @@ async def run_import_job(
             status=pipeline.first.id,
         )
         await importer.run(rows, preparer)
+    except JobError as error:
+        if not error.retryable:
+            await _finish(uow_factory, workspace, record.id, clock.now(), error=error.message)
+        raise
     finally:
         await rows.close()
     record = await _finish(uow_factory, workspace, record.id, clock.now())
@@ -281,10 +289,7 @@ class _Importer:
             try:
                 await self._transaction(prepared, start, candidates, counts, problems)
                 return
-            except ChunkRace:
-                if attempt == CHUNK_ATTEMPTS:
-                    raise JobError("Other writes kept taking this chunk's keys.") from None
-            except LeadExists:
+            except (ChunkRace, LeadExists):
                 if attempt == CHUNK_ATTEMPTS:
                     raise JobError("Other writes kept taking this chunk's keys.") from None
             except Exception as error:
@@ -487,11 +492,11 @@ async def _admit(uow: Any, rows: list[PreparedRow], now: datetime) -> list[Prepa
 
 
 def _sqlstate(error: BaseException) -> str | None:
-    for candidate in (error, getattr(error, "orig", None), getattr(error, "__cause__", None)):
+    """The SQLSTATE of a database error (SQLAlchemy wraps the driver's, which may wrap
+    asyncpg's)."""
+    orig = getattr(error, "orig", None)
+    for candidate in (error, orig, getattr(orig, "__cause__", None)):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if code:
             return str(code)
-    orig = getattr(error, "orig", None)
-    cause = getattr(orig, "__cause__", None)
-    code = getattr(cause, "sqlstate", None)
-    return str(code) if code else None
+    return None
