@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from nats.aio.client import Client
-from scaliyo.domain.leads.csv_format import CsvFormat
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,6 +27,7 @@ from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.jobs.runner import JobRunner
 from scaliyo.application.leads.handlers import lead_handlers
 from scaliyo.application.registry import build_handlers
+from scaliyo.domain.leads.csv_format import CsvFormat
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
 
 APOLLO = [
