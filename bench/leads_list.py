@@ -1,9 +1,11 @@
 """``GET /api/v1/leads`` latency at a million leads in one workspace, against a bare
 ``SELECT 1`` request through the same API stack, measured in one run.
 
-    uv run python bench/leads_list.py [--rows 1000000] [--requests 200]
+    uv run python bench/leads_list.py [--rows 1000000] [--requests 200] [--keep DIR]
 
-Starts its own embedded PostgreSQL and NATS (under /tmp, removed after), migrates, makes one
+Starts its own embedded PostgreSQL and NATS (under /tmp, removed after; with ``--keep DIR``
+kept in DIR, and a later run with the same DIR measures the filled workspace again after
+migrating it, without filling), migrates, makes one
 workspace (through the bus: its trial and its pipeline) on a custom plan without a contact
 limit, and an owner's API key. It fills the workspace with ``--rows`` leads: rows generated in
 Python (already normal: ASCII names, folded search and sort columns as the repository writes
@@ -219,19 +221,29 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def main(rows: int, requests: int, log_sink: IO[str]) -> None:
-    root = Path(tempfile.mkdtemp(prefix="sc-bench-", dir="/tmp"))
-    pg = start_postgres(root / "pg", delete_on_stop=True)
+async def main(rows: int, requests: int, keep: Path | None, log_sink: IO[str]) -> None:
+    root = keep or Path(tempfile.mkdtemp(prefix="sc-bench-", dir="/tmp"))
+    pg = start_postgres(root / "pg", delete_on_stop=keep is None)
     nats = start_nats(root / "nats")
+    state = root / "filled.json"
     try:
         await migrate.upgrade(make_url(pg.url))
         settings = Settings(database_url=pg.url, nats_url=nats.url, db_pool_size=4)
         configure_logging(settings, stream=log_sink)
         database = Database.connect(settings)
-        workspace, stages, key = await setup(pg.url, database)
-        print(f"filling one workspace with {rows:,} leads")
-        seconds = await fill(database, workspace, stages, rows)
-        print(f"  {rows / seconds:,.0f} leads/s (COPY + INSERT … SELECT, indexes in place)")
+        if state.exists():
+            saved = json.loads(state.read_text())
+            workspace, key = UUID(saved["workspace"]), saved["key"]
+            stages, rows = [UUID(stage) for stage in saved["stages"]], saved["rows"]
+            print(f"reusing the workspace of {root} ({rows:,} leads)")
+        else:
+            workspace, stages, key = await setup(pg.url, database)
+            print(f"filling one workspace with {rows:,} leads")
+            seconds = await fill(database, workspace, stages, rows)
+            print(f"  {rows / seconds:,.0f} leads/s (COPY + INSERT … SELECT, indexes in place)")
+            if keep:
+                saved = {"workspace": str(workspace), "key": key, "rows": rows}
+                state.write_text(json.dumps(saved | {"stages": [str(s) for s in stages]}))
         superuser = create_async_engine(pg.url, isolation_level="AUTOCOMMIT")
         async with superuser.connect() as conn:
             await conn.execute(text("VACUUM ANALYZE leads, lead_tags, lead_search_terms"))
@@ -297,14 +309,16 @@ async def main(rows: int, requests: int, log_sink: IO[str]) -> None:
     finally:
         nats.stop()
         pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="keep the filled database here and reuse it")
     args = parser.parse_args()
     # JSON access lines are part of the cost, not of the output
     with open(os.devnull, "w") as devnull:
-        asyncio.run(main(args.rows, args.requests, devnull))
+        asyncio.run(main(args.rows, args.requests, args.keep, devnull))

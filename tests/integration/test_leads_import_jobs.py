@@ -24,6 +24,7 @@ from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
 from scaliyo.application.jobs.execution import JobError
+from scaliyo.application.jobs.runner import INTERNAL_ERROR
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.leads.import_job import run_import_job
 from scaliyo.domain.jobs.job import Queue
@@ -292,6 +293,66 @@ async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothi
             assert result["created"] == 0
             assert result["updated"] == 0
     assert snapshots[0] == snapshots[1]
+
+
+class FailingPreparer(InlinePreparer):
+    """Prepares the first batch, then fails as a bug would."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    async def prepare(self, rules, records):
+        self.batches += 1
+        if self.batches > 1:
+            raise RuntimeError("a bug")
+        return await super().prepare(rules, records)
+
+
+async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, owner_engine):
+    """An unexpected error leaves the import running while the job has attempts left (the
+    retry resumes it); on the last attempt the import is failed with the job's reason."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import bug")
+    body = csv_bytes([["email"], *([f"ok{i}@bug.example"] for i in range(20))])
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=5)
+    context = as_user(owner, workspace_id, "owner")
+    upload_id = new_id()
+    uploads.files[upload_id] = body
+    await bus.execute(
+        RegisterUpload(
+            upload_id=str(upload_id),
+            blob_key=f"{workspace_id}/upload/{upload_id}",
+            filename=None,
+            size=len(body),
+            sha256="",
+            sample=body,
+            complete=True,
+        ),
+        context,
+    )
+    started = await bus.execute(
+        StartImport(request=ImportRequest(upload_id=str(upload_id))), context
+    )
+    for attempt, status in ((1, "running"), (2, "failed")):
+        with pytest.raises(RuntimeError):
+            await run_import_job(
+                LocalJob(  # type: ignore[arg-type]
+                    workspace_id,
+                    {"import_id": started.import_id},
+                    attempt=attempt,
+                    max_attempts=2,
+                ),
+                unit_of_work_factory(database.app),
+                SystemClock(),
+                UuidV7Factory(),
+                uploads,
+                FailingPreparer(),
+            )
+        row = await import_row(owner_engine, started.import_id)
+        assert row.status == status
+        assert row.rows_done == 5  # the first chunk landed and stays
+    assert row.error == INTERNAL_ERROR.format(name="RuntimeError")
+    assert row.finished_at is not None
 
 
 async def test_a_file_that_stops_parsing_fails_its_import_with_a_reason(database, owner_engine):

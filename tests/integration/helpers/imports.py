@@ -117,9 +117,13 @@ class MemoryUploads:
 class LocalJob:
     """What an import job reads of its ``JobContext``, for running one without a queue."""
 
-    def __init__(self, workspace_id: Any, params: dict[str, Any]) -> None:
+    def __init__(
+        self, workspace_id: Any, params: dict[str, Any], *, attempt: int = 1, max_attempts: int = 5
+    ) -> None:
         self.workspace_id = workspace_id
         self.params = params
+        self.attempt = attempt
+        self.max_attempts = max_attempts
         self.reported: list[tuple[int, int | None]] = []
 
     async def report_progress(self, processed: int, total: int | None = None) -> None:

@@ -17,6 +17,8 @@ Rules:
   tag and search-term rows, the report lines, the import's progress and counts, and one
   ``LeadsImported`` event. A key taken by another transaction meanwhile (or a deadlock) rolls
   the chunk back and runs it again, resolving against what is there now;
+- a failure the runner will not retry (a file that stops parsing, the last attempt) marks the
+  import ``failed`` with the job's reason; a retried one leaves it ``running``;
 - resume: a redelivered job skips the chunks its import row says are done, re-preparing them
   only to rebuild the in-file duplicate index (preparing is deterministic), so a crash changes
   nothing but the time it takes.
@@ -34,7 +36,8 @@ from uuid import UUID
 
 import msgspec
 
-from scaliyo.application.jobs.execution import JobContext, JobError
+from scaliyo.application.jobs.execution import JobContext, JobError, LeaseLost
+from scaliyo.application.jobs.runner import INTERNAL_ERROR
 from scaliyo.application.leads.errors import LeadExists
 from scaliyo.application.leads.import_ports import (
     ImportProblem,
@@ -144,14 +147,32 @@ async def run_import_job(
             status=pipeline.first.id,
         )
         await importer.run(rows, preparer)
-    except JobError as error:
-        if not error.retryable:
-            await _finish(uow_factory, workspace, record.id, clock.now(), error=error.message)
+    except LeaseLost:
+        raise  # another worker runs the import now
+    except Exception as error:
+        if _last_attempt(job, error):
+            await _finish(uow_factory, workspace, record.id, clock.now(), error=_reason(error))
         raise
     finally:
         await rows.close()
     record = await _finish(uow_factory, workspace, record.id, clock.now())
     return import_result(record)
+
+
+def _last_attempt(job: JobContext, error: Exception) -> bool:
+    """Whether the runner will fail the job on this error rather than try again."""
+    if (isinstance(error, JobError) and not error.retryable) or isinstance(error, DomainError):
+        return True
+    return job.attempt >= job.max_attempts
+
+
+def _reason(error: Exception) -> str:
+    """What the import row says (what the job row says, as the runner words it)."""
+    if isinstance(error, JobError):
+        return error.message
+    if isinstance(error, DomainError):
+        return error.detail
+    return INTERNAL_ERROR.format(name=type(error).__name__)
 
 
 async def _finish(
