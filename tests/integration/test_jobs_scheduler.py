@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.ids import new_id
+from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.queue.brokers import QueueBroker
 from scaliyo.adapters.queue.messages import RUN_JOB_TASK, queue_subject, run_job_message
@@ -130,6 +132,7 @@ async def test_schedules_have_fixed_ids_and_the_worker_registers_the_tasks_the_s
         ),
         "usage-counter-purge": ("17 3 * * *", "scaliyo.schedules.usage_counter_purge"),
         "leads-purge": ("41 * * * *", "scaliyo.schedules.leads_purge"),
+        "lead-uploads-purge": ("47 * * * *", "scaliyo.schedules.lead_uploads_purge"),
     }
     scheduler = build_scheduler(settings)
     (source,) = scheduler.sources
@@ -139,7 +142,13 @@ async def test_schedules_have_fixed_ids_and_the_worker_registers_the_tasks_the_s
         assert {s.schedule_id: (s.cron, s.task_name) for s in schedules} == expected
 
     worker_broker = QueueBroker(SCHEDULE_QUEUE, settings)
-    register_schedules(worker_broker, ScheduleResources(database=database, settings=settings))
+    nc = await connect_nats(settings.require_nats(), name="scheduler-tests")
+    try:
+        blobs = NatsObjectStore(nc.jetstream())
+        resources = ScheduleResources(database=database, settings=settings, blobs=blobs)
+        register_schedules(worker_broker, resources)
+    finally:
+        await nc.close()
     assert {s.task_name for s in SCHEDULES} <= set(worker_broker.get_all_tasks())
     assert scheduler.broker.subject == worker_broker.subject == queue_subject(SCHEDULE_QUEUE)
 

@@ -82,11 +82,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_shutdown_grace_seconds: int = 20
     relay_batch_size: int = 500
     relay_max_pending: int = 256
-    # Lead imports: the largest upload, the rows of a chunk (one transaction each), and how
-    # many processes prepare rows (0: as many as there are CPUs).
+    # Lead imports: the largest upload, the rows of a chunk (one transaction each), how many
+    # processes prepare rows (0: as many as there are CPUs), and how long an uploaded file is
+    # kept in blob storage (then the hourly purge deletes it; a new import needs a new upload).
     import_max_bytes: int = 200 * 1024 * 1024
     import_chunk_rows: int = 100
     import_workers: int = 0
+    import_upload_retention_hours: int = 168
     # System mail (confirmations, resets, invites): SMTP when set, else .eml files in the dev
     # outbox under <data_dir>/outbox/.
     system_smtp_url: str | None = None
@@ -169,6 +171,7 @@ _INT_FIELDS = {
     "SCALIYO_IMPORT_MAX_BYTES": ("import_max_bytes", 1, 2**40),
     "SCALIYO_IMPORT_CHUNK_ROWS": ("import_chunk_rows", 1, 100_000),
     "SCALIYO_IMPORT_WORKERS": ("import_workers", 0, 64),
+    "SCALIYO_IMPORT_UPLOAD_RETENTION_HOURS": ("import_upload_retention_hours", 1, 24 * 366),
     "SCALIYO_TRUSTED_PROXY_HOPS": ("trusted_proxy_hops", 0, 10),
     "SCALIYO_STRIPE_TIMEOUT_SECONDS": ("stripe_timeout_seconds", 1, 120),
     "SCALIYO_STRIPE_MAX_RETRIES": ("stripe_max_retries", 0, 10),

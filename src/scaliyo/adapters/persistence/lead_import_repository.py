@@ -106,6 +106,7 @@ def _upload_from_row(row: Any) -> UploadRecord:
         row_estimate=row.row_estimate,
         created_by=row.created_by,
         created_at=row.created_at,
+        purged_at=row.purged_at,
     )
 
 
@@ -192,14 +193,13 @@ class SqlLeadImports:
         values["mapping"] = msgspec.to_builtins(upload.mapping)
         await self._connection.execute(insert(lead_uploads).values(**values))
 
-    async def get_upload(self, upload_id: UUID) -> UploadRecord | None:
-        row = (
-            await self._connection.execute(
-                select(lead_uploads).where(
-                    lead_uploads.c.workspace_id == self._ws(), lead_uploads.c.id == upload_id
-                )
-            )
-        ).first()
+    async def get_upload(self, upload_id: UUID, *, for_update: bool = False) -> UploadRecord | None:
+        query = select(lead_uploads).where(
+            lead_uploads.c.workspace_id == self._ws(), lead_uploads.c.id == upload_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._connection.execute(query)).first()
         return None if row is None else _upload_from_row(row)
 
     async def add(self, record: ImportRecord) -> None:

@@ -800,7 +800,15 @@ lead_uploads = Table(
     Column("row_estimate", BigInteger, nullable=False),
     Column("created_by", UUID(as_uuid=True), nullable=True),
     _tstz("created_at"),
+    # The file was deleted from blob storage after the retention (migration 0041).
+    _tstz("purged_at", nullable=True),
     Index("ix_lead_uploads_workspace_id_id", "workspace_id", "id"),
+    Index(
+        "ix_lead_uploads_workspace_id_created_at",
+        "workspace_id",
+        "created_at",
+        postgresql_where=text("purged_at IS NULL"),
+    ),
 )
 
 lead_imports = Table(
@@ -841,6 +849,7 @@ lead_imports = Table(
         ondelete="CASCADE",
     ),
     Index("ix_lead_imports_workspace_id_id", "workspace_id", "id"),
+    Index("ix_lead_imports_upload_id", "upload_id"),
 )
 
 # Every row of an import that was not created or updated, with why (one row per problem).

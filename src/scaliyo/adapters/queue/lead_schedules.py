@@ -1,13 +1,18 @@
-"""Scheduled leads work: deleted leads are purged 30 days after their deletion.
+"""Scheduled leads work: deleted leads are purged 30 days after their deletion, uploaded import
+files after ``SCALIYO_IMPORT_UPLOAD_RETENTION_HOURS``.
 
-Workspaces with leads due are found as ``scaliyo_system`` (a named platform path); each is then
-purged in batches, each batch its own short tenant transaction as ``scaliyo_app``, through the
-``PurgeDeletedLeads`` handler. A tick that runs twice or late does no harm.
+Workspaces with work due are found as ``scaliyo_system`` (a named platform path); each is then
+worked through in batches, each batch in short tenant transactions as ``scaliyo_app`` (leads
+through the ``PurgeDeletedLeads`` handler). One workspace's failure is logged and the others go
+on. A tick that runs twice or late does no harm.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import text
 
@@ -17,6 +22,7 @@ from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.application.bus import SYSTEM, Context
 from scaliyo.application.leads.commands import PurgeDeletedLeads
 from scaliyo.application.leads.segment_handlers import PurgeDeletedLeadsHandler
+from scaliyo.application.shared.blobs import BlobStorage, InvalidBlobKey
 from scaliyo.application.shared.ports import Clock
 from scaliyo.domain.leads.lead import PURGE_AFTER
 from scaliyo.domain.shared.ids import WorkspaceId
@@ -57,3 +63,127 @@ async def purge_deleted_leads(database: Database, clock: Clock, *, batch: int = 
     if purged:
         log.info("deleted leads purged", extra={"count": purged})
     return purged
+
+
+# --- uploads ---------------------------------------------------------------------------------
+# An upload is due once it is older than the retention, still has its file, and no import of it
+# is queued or running. Its file is deleted (one already gone is fine), then, in a tenant
+# transaction holding the row: an upload never imported is deleted (its row too), one with
+# imports keeps its row (their history and error reports hang on it) and gets ``purged_at``;
+# importing it again answers 410 ``upload_expired``. A run stopped between the two steps leaves
+# the upload due, and the next run finishes it.
+
+UPLOAD_BATCH = 100
+_ACTIVE_IMPORTS = "('queued', 'running')"
+
+_DUE_UPLOADS = text(
+    "SELECT DISTINCT u.workspace_id FROM lead_uploads u "
+    "WHERE u.purged_at IS NULL AND u.created_at <= :cutoff "
+    "AND NOT EXISTS (SELECT 1 FROM lead_imports i "
+    f"WHERE i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS}) "
+    "LIMIT :limit"
+)
+# As scaliyo_app: only leakproof conditions (uuid and timestamptz comparisons, IS NULL), so the
+# partial index ix_lead_uploads_workspace_id_created_at serves it under row-level security.
+_EXPIRED_UPLOADS = text(
+    "SELECT u.id, u.blob_key FROM lead_uploads u "
+    "WHERE u.workspace_id = :ws AND u.purged_at IS NULL AND u.created_at <= :cutoff "
+    "AND NOT EXISTS (SELECT 1 FROM lead_imports i WHERE i.workspace_id = :ws "
+    f"AND i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS}) "
+    "ORDER BY u.created_at LIMIT :batch"
+)
+# FOR UPDATE waits for an import being started on one of them (its foreign key check holds a
+# key-share lock until it commits), so the next statement sees every import there will be.
+_LOCK_UPLOADS = text(
+    "SELECT id FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids) "
+    "AND purged_at IS NULL ORDER BY id FOR UPDATE"
+)
+_IMPORTED = text(
+    "SELECT DISTINCT upload_id FROM lead_imports WHERE workspace_id = :ws AND upload_id = ANY(:ids)"
+)
+_DELETE_UPLOADS = text("DELETE FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids)")
+_MARK_PURGED = text(
+    "UPDATE lead_uploads SET purged_at = :now WHERE workspace_id = :ws AND id = ANY(:ids)"
+)
+
+
+@dataclass(slots=True)
+class UploadPurge:
+    """What a purge did: uploads deleted entirely, uploads whose file alone was deleted."""
+
+    deleted: int = 0
+    purged: int = 0
+
+
+async def purge_expired_uploads(
+    database: Database,
+    blobs: BlobStorage,
+    clock: Clock,
+    *,
+    retention: timedelta,
+    batch: int = UPLOAD_BATCH,
+) -> UploadPurge:
+    """Delete the file of every upload older than ``retention`` that no import is waiting on or
+    running from; delete the uploads never imported entirely."""
+    cutoff = clock.now() - retention
+    async with database.system.connect() as connection:
+        rows = (
+            await connection.execute(_DUE_UPLOADS, {"cutoff": cutoff, "limit": WORKSPACES_PER_TICK})
+        ).all()
+    done = UploadPurge()
+    for row in rows:
+        workspace = WorkspaceId(row.workspace_id)
+        try:
+            await _purge_workspace_uploads(database, blobs, clock, workspace, cutoff, batch, done)
+        except Exception:
+            log.exception("upload purge failed", extra={"workspace_id": str(workspace)})
+    if done.deleted or done.purged:
+        log.info("expired uploads purged", extra={"deleted": done.deleted, "purged": done.purged})
+    return done
+
+
+async def _purge_workspace_uploads(
+    database: Database,
+    blobs: BlobStorage,
+    clock: Clock,
+    workspace: WorkspaceId,
+    cutoff: datetime,
+    batch: int,
+    done: UploadPurge,
+) -> None:
+    while True:
+        async with SqlUnitOfWork(database.app, workspace) as uow:
+            due = (
+                await uow.connection.execute(
+                    _EXPIRED_UPLOADS, {"ws": workspace, "cutoff": cutoff, "batch": batch}
+                )
+            ).all()
+        if not due:
+            return
+        for upload in due:  # outside any transaction
+            try:
+                await blobs.delete(workspace, upload.blob_key)
+            except InvalidBlobKey:  # no blob of this workspace can have that key
+                log.warning(
+                    "upload with a foreign blob key",
+                    extra={"workspace_id": str(workspace), "upload_id": str(upload.id)},
+                )
+        ids = [upload.id for upload in due]
+        async with SqlUnitOfWork(database.app, workspace) as uow:
+            connection = uow.connection
+            params = {"ws": workspace, "ids": ids}
+            locked: list[UUID] = list((await connection.execute(_LOCK_UPLOADS, params)).scalars())
+            imported = set((await connection.execute(_IMPORTED, params)).scalars())
+            unused = [upload_id for upload_id in locked if upload_id not in imported]
+            kept = [upload_id for upload_id in locked if upload_id in imported]
+            if unused:
+                await connection.execute(_DELETE_UPLOADS, {"ws": workspace, "ids": unused})
+            if kept:
+                await connection.execute(
+                    _MARK_PURGED, {"ws": workspace, "ids": kept, "now": clock.now()}
+                )
+            await uow.commit()
+        done.deleted += len(unused)
+        done.purged += len(kept)
+        if len(due) < batch:
+            return

@@ -28,10 +28,11 @@ from scaliyo.adapters.queue.billing_schedules import (
     purge_usage_counters,
 )
 from scaliyo.adapters.queue.brokers import QueueBroker
-from scaliyo.adapters.queue.lead_schedules import purge_deleted_leads
+from scaliyo.adapters.queue.lead_schedules import purge_deleted_leads, purge_expired_uploads
 from scaliyo.adapters.queue.rate_limit import purge_rate_limit_events
 from scaliyo.adapters.queue.sweeper import sweep_stuck_jobs
 from scaliyo.adapters.settings import Settings
+from scaliyo.application.shared.blobs import BlobStorage
 from scaliyo.domain.jobs.job import Queue
 
 log = logging.getLogger("scaliyo.schedules")
@@ -48,6 +49,7 @@ class ScheduleResources:
 
     database: Database
     settings: Settings
+    blobs: BlobStorage
 
 
 ScheduledWork = Callable[[ScheduleResources], Awaitable[None]]
@@ -107,6 +109,17 @@ async def leads_purge(resources: ScheduleResources) -> None:
     await purge_deleted_leads(resources.database, SystemClock())
 
 
+async def lead_uploads_purge(resources: ScheduleResources) -> None:
+    """Uploaded import files older than ``SCALIYO_IMPORT_UPLOAD_RETENTION_HOURS`` are deleted
+    from blob storage (uploads never imported entirely)."""
+    await purge_expired_uploads(
+        resources.database,
+        resources.blobs,
+        SystemClock(),
+        retention=timedelta(hours=resources.settings.import_upload_retention_hours),
+    )
+
+
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule(
         "messaging-housekeeping",
@@ -137,6 +150,12 @@ SCHEDULES: tuple[Schedule, ...] = (
         usage_counter_purge,
     ),
     Schedule("leads-purge", "41 * * * *", "scaliyo.schedules.leads_purge", leads_purge),
+    Schedule(
+        "lead-uploads-purge",
+        "47 * * * *",
+        "scaliyo.schedules.lead_uploads_purge",
+        lead_uploads_purge,
+    ),
 )
 
 

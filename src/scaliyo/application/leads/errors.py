@@ -79,6 +79,17 @@ class UploadNotFound(NotFound):
     title = "Upload not found"
 
 
+class UploadExpired(NotFound):
+    """The upload's file was deleted after the retention (``lead-uploads-purge``); the HTTP
+    layer answers 410."""
+
+    code = "upload_expired"
+    title = "The uploaded file is no longer kept"
+
+    def __init__(self) -> None:
+        super().__init__("The uploaded file was deleted after its retention; upload it again.")
+
+
 class ImportNotFound(NotFound):
     code = "import_not_found"
     title = "Import not found"

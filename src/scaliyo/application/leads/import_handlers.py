@@ -10,7 +10,7 @@ import msgspec
 
 from scaliyo.application.bus import Context
 from scaliyo.application.identity.actors import require_permission, user_id_of
-from scaliyo.application.leads.errors import ImportNotFound, UploadNotFound
+from scaliyo.application.leads.errors import ImportNotFound, UploadExpired, UploadNotFound
 from scaliyo.application.leads.import_commands import (
     PREVIEW_ROWS,
     ColumnView,
@@ -178,7 +178,8 @@ class StartImportHandler:
 
     Rules:
     - members and above (``leads.write``);
-    - the upload is one of this workspace's (``upload_not_found``, 404 otherwise);
+    - the upload is one of this workspace's (``upload_not_found``, 404 otherwise) and its file
+      is still kept (``upload_expired``, 410, once ``lead-uploads-purge`` deleted it);
     - the mapping (default: the proposed one) names columns that exist (``unknown_column``),
       known fields or defined custom fields, each once, and something that identifies a lead;
       every problem is a 422 with its path (``mapping[2].field``);
@@ -197,9 +198,15 @@ class StartImportHandler:
         workspace = workspace_of(context)
         request = message.request
         upload_id = _uuid_or_none(request.upload_id)
-        upload = None if upload_id is None else await uow.lead_imports.get_upload(upload_id)
+        upload = (  # locked: the upload purge cannot delete it under the new import
+            None
+            if upload_id is None
+            else await uow.lead_imports.get_upload(upload_id, for_update=True)
+        )
         if upload is None:
             raise UploadNotFound()
+        if upload.purged_at is not None:
+            raise UploadExpired()
         fields = await uow.custom_fields.get()
         if request.mapping is None:
             choices = list(upload.mapping)

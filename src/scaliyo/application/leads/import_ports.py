@@ -32,6 +32,7 @@ class UploadRecord(msgspec.Struct, frozen=True, kw_only=True):
     row_estimate: int
     created_by: UUID | None
     created_at: datetime
+    purged_at: datetime | None = None  # the file was deleted from blob storage (retention)
 
 
 class ImportStatus:
@@ -83,7 +84,9 @@ class LeadImportStore(Protocol):
 
     async def add_upload(self, upload: UploadRecord) -> None: ...
 
-    async def get_upload(self, upload_id: UUID) -> UploadRecord | None: ...
+    async def get_upload(
+        self, upload_id: UUID, *, for_update: bool = False
+    ) -> UploadRecord | None: ...
 
     async def add(self, record: ImportRecord) -> None: ...
 

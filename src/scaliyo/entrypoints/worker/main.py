@@ -35,6 +35,7 @@ from scaliyo.adapters.settings import Settings
 from scaliyo.application.jobs.execution import StartLimiter
 from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.jobs.runner import JobRunner
+from scaliyo.application.shared.blobs import BlobStorage
 from scaliyo.domain.jobs.job import Queue
 
 log = logging.getLogger("scaliyo.worker")
@@ -97,14 +98,15 @@ class Worker:
         crashed = False
         try:
             js = nats.jetstream()
+            blobs = NatsObjectStore(js)
             # job functions of the leads context use them
-            bind_lead_jobs(database, NatsObjectStore(js), import_workers=settings.import_workers)
+            bind_lead_jobs(database, blobs, import_workers=settings.import_workers)
             await ensure_streams(js)
             leases = SqlJobLeases(database.app, lease_seconds=settings.job_lease_seconds)
             # Renew well within the lease, and keep the message alive well within its ack wait.
             renew_every = min(settings.job_lease_seconds, settings.job_ack_wait_seconds) / 3
             for queue in self.queues:
-                lanes.append(await self._start_lane(queue, database, leases, renew_every))
+                lanes.append(await self._start_lane(queue, database, blobs, leases, renew_every))
             relay = OutboxRelay(
                 database.system,
                 js,
@@ -137,7 +139,12 @@ class Worker:
         return crashed
 
     async def _start_lane(
-        self, queue: Queue, database: Database, leases: SqlJobLeases, renew_every: float
+        self,
+        queue: Queue,
+        database: Database,
+        blobs: BlobStorage,
+        leases: SqlJobLeases,
+        renew_every: float,
     ) -> _Lane:
         runner = JobRunner(
             leases,
@@ -149,7 +156,8 @@ class Worker:
         broker.is_worker_process = True
         register_job_task(broker, runner)
         if queue is SCHEDULE_QUEUE:
-            register_schedules(broker, ScheduleResources(database=database, settings=self.settings))
+            resources = ScheduleResources(database=database, settings=self.settings, blobs=blobs)
+            register_schedules(broker, resources)
         await broker.startup()
         lane = _Lane(queue=queue, broker=broker, runner=runner, finish=asyncio.Event())
         receiver = queue_receiver(broker)

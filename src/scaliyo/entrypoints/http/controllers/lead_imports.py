@@ -18,7 +18,7 @@ from litestar.response import Stream
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
-from scaliyo.application.leads.errors import FileRequired, FileTooLarge
+from scaliyo.application.leads.errors import FileRequired, FileTooLarge, UploadExpired
 from scaliyo.application.leads.import_commands import (
     GetImport,
     ImportRequest,
@@ -42,6 +42,7 @@ from scaliyo.entrypoints.http.problems import (
 )
 
 register_status(FileTooLarge, 413)
+register_status(UploadExpired, 410)
 IMPORT_PROBLEMS = {**WORKSPACE_ROUTE_PROBLEMS, **problem_responses(402, 403, 409, 413)}
 SAMPLE_BYTES = 1024 * 1024  # what detection and the preview read
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
@@ -203,7 +204,7 @@ async def upload_leads(
 @post(
     "/leads/imports",
     tags=["leads"],
-    responses=IMPORT_PROBLEMS,
+    responses={**IMPORT_PROBLEMS, **problem_responses(410)},
     summary="Import an upload with a mapping and a duplicate policy (a job)",
 )
 @inject
@@ -215,7 +216,9 @@ async def start_import(
     idempotency: FromDishka[Idempotency],
 ) -> Response[ImportStarted]:
     """202 ``{import_id, job_id}``; watch ``GET /leads/imports/{id}``. Accepts
-    ``Idempotency-Key``: a retry with the same key and body starts one import."""
+    ``Idempotency-Key``: a retry with the same key and body starts one import. An upload whose
+    file was deleted after ``SCALIYO_IMPORT_UPLOAD_RETENTION_HOURS`` answers 410
+    ``upload_expired``."""
     return await idempotency.run(
         request, context, lambda: bus.execute(StartImport(request=data), context), status_code=202
     )

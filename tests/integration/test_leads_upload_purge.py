@@ -1,0 +1,239 @@
+"""The purge of uploaded import files (``lead-uploads-purge``) on PostgreSQL and the NATS object
+store: past the retention an upload never imported goes entirely, one with imports keeps its
+row, imports and report but loses its file (and importing it again is 410 ``upload_expired``);
+young uploads and uploads an import is waiting on or running from are left alone; a second run
+changes nothing; one workspace's failure does not stop the others."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar.testing import AsyncTestClient
+from nats.aio.client import Client
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
+from scaliyo.adapters.messaging.connection import connect_nats
+from scaliyo.adapters.queue.lead_schedules import UploadPurge, purge_expired_uploads
+from scaliyo.entrypoints.container import SettingsProvider
+from scaliyo.entrypoints.http.app import create_app
+from tests.integration.helpers.billing import MovableClock
+from tests.integration.helpers.imports import APOLLO, csv_bytes, error_lines, run_import_job
+from tests.integration.helpers.leads import count_rows, leads_workspace
+
+RETENTION = timedelta(hours=168)
+BODY = csv_bytes(
+    [
+        APOLLO,
+        ["Ada", "Lovelace", "CTO", "Analytical", "ada@analytical.example", "", "", "", ""],
+        ["Bad", "Email", "", "", "not-an-email", "", "", "", ""],
+    ]
+)
+
+
+@pytest.fixture
+async def client(settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(app=create_app(SettingsProvider(settings))) as client:
+        yield client
+
+
+@pytest.fixture
+async def nc(nats_url) -> AsyncIterator[Client]:
+    client = await connect_nats(nats_url, name="upload-purge-tests")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def blobs(nc: Client) -> NatsObjectStore:
+    return NatsObjectStore(nc.jetstream())  # the bucket the API uploads into
+
+
+async def upload(client, headers) -> str:
+    response = await client.post(
+        "/api/v1/leads/uploads", files={"file": ("leads.csv", BODY, "text/csv")}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["upload_id"]
+
+
+async def start_import(client, headers, upload_id: str) -> dict[str, str]:
+    response = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": upload_id}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+async def age(owner_engine: AsyncEngine, upload_id: str, by: timedelta) -> None:
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE lead_uploads SET created_at = :at WHERE id = :id"),
+            {"at": datetime.now(UTC) - by, "id": UUID(upload_id)},
+        )
+
+
+async def set_import_status(owner_engine: AsyncEngine, import_id: str, status: str) -> None:
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE lead_imports SET status = :status WHERE id = :id"),
+            {"status": status, "id": UUID(import_id)},
+        )
+
+
+async def uploads_of(owner_engine: AsyncEngine, workspace_id: Any) -> dict[str, tuple]:
+    """Every upload of a workspace: its blob key and ``purged_at``."""
+    async with owner_engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT id, blob_key, purged_at FROM lead_uploads WHERE workspace_id = :ws"),
+            {"ws": workspace_id},
+        )
+        return {str(row.id): (row.blob_key, row.purged_at) for row in rows}
+
+
+async def imports_of(owner_engine: AsyncEngine, workspace_id: Any) -> dict[str, tuple]:
+    async with owner_engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT id, upload_id, status FROM lead_imports WHERE workspace_id = :ws"),
+            {"ws": workspace_id},
+        )
+        return {str(row.id): (str(row.upload_id), row.status) for row in rows}
+
+
+async def purge(database, blobs, clock=None) -> UploadPurge:
+    return await purge_expired_uploads(
+        database, blobs, clock or MovableClock(), retention=RETENTION, batch=2
+    )
+
+
+async def test_expired_uploads_lose_their_file_and_unused_ones_go_entirely(
+    client, database, owner_engine, nc, blobs
+):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Upload purge")
+    unused = await upload(client, headers)
+    unused_gone_already = await upload(client, headers)
+    imported = await upload(client, headers)
+    young = await upload(client, headers)
+    running = await upload(client, headers)
+    waiting = await upload(client, headers)
+
+    done = await start_import(client, headers, imported)
+    assert (await run_import_job(database, nc, workspace_id, done["job_id"])).ack
+    in_progress = await start_import(client, headers, running)
+    await set_import_status(owner_engine, in_progress["import_id"], "running")
+    queued = await start_import(client, headers, waiting)
+    for upload_id in (unused, unused_gone_already, imported, running, waiting):
+        await age(owner_engine, upload_id, RETENTION + timedelta(minutes=1))
+    await age(owner_engine, young, RETENTION - timedelta(minutes=5))
+
+    before = await uploads_of(owner_engine, workspace_id)
+    imports_before = await imports_of(owner_engine, workspace_id)
+    for blob_key, purged_at in before.values():
+        assert purged_at is None
+        assert await blobs.exists(workspace_id, blob_key)
+    assert await blobs.delete(workspace_id, before[unused_gone_already][0])  # a run stopped here
+
+    # batches of 2: three uploads due in this workspace take two batches
+    assert await purge(database, blobs) == UploadPurge(deleted=2, purged=1)
+
+    after = await uploads_of(owner_engine, workspace_id)
+    assert set(after) == {imported, young, running, waiting}
+    for upload_id in (unused, unused_gone_already, imported):
+        assert not await blobs.exists(workspace_id, before[upload_id][0])
+    assert after[imported][1] is not None
+    for upload_id in (young, running, waiting):
+        assert after[upload_id] == before[upload_id]
+        assert await blobs.exists(workspace_id, before[upload_id][0])
+    # the imports (and the finished one's report) are all still there
+    assert await imports_of(owner_engine, workspace_id) == imports_before
+    assert imports_before[done["import_id"]] == (imported, "completed")
+    assert imports_before[queued["import_id"]] == (waiting, "queued")
+    view = await client.get(f"/api/v1/leads/imports/{done['import_id']}", headers=headers)
+    assert view.status_code == 200
+    assert view.json()["counts"]["created"] == 1
+    report = await client.get(f"/api/v1/leads/imports/{done['import_id']}/errors", headers=headers)
+    assert [line["code"] for line in error_lines(report.text)] == ["invalid_email", "no_identity"]
+
+    # importing the purged upload again is 410; the deleted one is simply not found
+    again = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": imported}, headers=headers
+    )
+    assert again.status_code == 410, again.text
+    assert again.json()["code"] == "upload_expired"
+    assert again.headers["content-type"].startswith("application/problem+json")
+    missing = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": unused}, headers=headers
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "upload_not_found")
+    assert await imports_of(owner_engine, workspace_id) == imports_before
+
+    # a second run changes nothing
+    assert await purge(database, blobs) == UploadPurge()
+    assert await uploads_of(owner_engine, workspace_id) == after
+    for upload_id in (young, running, waiting):
+        assert await blobs.exists(workspace_id, before[upload_id][0])
+
+    # once the running import has ended, its upload's file goes too (the row stays)
+    await set_import_status(owner_engine, in_progress["import_id"], "failed")
+    assert await purge(database, blobs) == UploadPurge(purged=1)
+    finally_ = await uploads_of(owner_engine, workspace_id)
+    assert finally_[running][1] is not None
+    assert not await blobs.exists(workspace_id, before[running][0])
+    assert finally_[young] == before[young]
+    assert finally_[waiting] == before[waiting]
+
+
+class FailingFor:
+    """Blob storage whose deletes fail for one workspace."""
+
+    def __init__(self, blobs: NatsObjectStore, workspace_id: Any) -> None:
+        self._blobs = blobs
+        self._workspace_id = workspace_id
+
+    async def delete(self, workspace_id, key: str) -> bool:
+        if workspace_id == self._workspace_id:
+            raise ConnectionError("object store unavailable")
+        return await self._blobs.delete(workspace_id, key)
+
+
+async def test_one_workspaces_failure_does_not_stop_the_others(
+    client, database, owner_engine, blobs
+):
+    failing, headers_a, _ = await leads_workspace(database, owner_engine, "Purge fails")
+    healthy, headers_b, _ = await leads_workspace(database, owner_engine, "Purge works")
+    upload_a = await upload(client, headers_a)
+    upload_b = await upload(client, headers_b)
+    for upload_id in (upload_a, upload_b):
+        await age(owner_engine, upload_id, RETENTION + timedelta(hours=1))
+    key_a = (await uploads_of(owner_engine, failing))[upload_a][0]
+
+    assert await purge(database, FailingFor(blobs, failing)) == UploadPurge(deleted=1)
+    assert (
+        await count_rows(
+            owner_engine, "SELECT count(*) FROM lead_uploads WHERE workspace_id = :ws", ws=healthy
+        )
+        == 0
+    )
+    assert await uploads_of(owner_engine, failing) == {upload_a: (key_a, None)}
+    assert await blobs.exists(failing, key_a)
+
+    assert await purge(database, blobs) == UploadPurge(deleted=1)  # the next tick
+    assert await uploads_of(owner_engine, failing) == {}
+    assert not await blobs.exists(failing, key_a)
+
+
+async def test_the_retention_is_measured_from_the_clock(client, database, owner_engine, blobs):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Purge clock")
+    upload_id = await upload(client, headers)
+    clock = MovableClock()
+    clock.advance(hours=RETENTION.total_seconds() / 3600 - 1)
+    await purge(database, blobs, clock)
+    assert upload_id in await uploads_of(owner_engine, workspace_id)
+    clock.advance(hours=1, seconds=5)
+    assert (await purge(database, blobs, clock)).deleted >= 1  # other tests' uploads too
+    assert await uploads_of(owner_engine, workspace_id) == {}
