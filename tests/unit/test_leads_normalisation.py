@@ -4,6 +4,7 @@ that ignore case and white space."""
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from datetime import date
 
@@ -31,7 +32,7 @@ from scaliyo.domain.leads.custom_fields import (
     define_custom_field,
 )
 from scaliyo.domain.leads.dedup import dedup_keys, name_key
-from scaliyo.domain.leads.emails import normalise_email
+from scaliyo.domain.leads.emails import normalise_email, plain_host
 from scaliyo.domain.leads.errors import NoIdentity
 from scaliyo.domain.leads.freemail import is_free_mail
 from scaliyo.domain.leads.phones import normalise_phone, parse_international, parse_national
@@ -242,6 +243,24 @@ def test_every_field_normaliser_is_idempotent_on_any_text(text):
 @given(TEXT)
 def test_fold_is_idempotent(text):
     assert fold(fold(text)) == fold(text)
+
+
+def _fold_by_definition(value: str) -> str:
+    """casefold, NFKD, combining marks dropped, white space folded, until stable."""
+    current = " ".join(value.split())
+    for _ in range(4):
+        decomposed = unicodedata.normalize("NFKD", current.casefold())
+        stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        folded = " ".join(stripped.split())
+        if folded == current:
+            break
+        current = folded
+    return current
+
+
+@given(st.text(max_size=60) | st.text(alphabet=string.printable, max_size=60))
+def test_fold_fast_paths_give_the_definition(text):
+    assert fold(text) == _fold_by_definition(text)
 
 
 def _vary_case(text: str, how: int) -> str:
@@ -789,3 +808,27 @@ def test_the_national_phone_path_agrees_with_phonenumbers_parse(text, region):
         return
     expected = _parsed(lambda t: phonenumbers.parse(t, region), text)
     assert _parsed(lambda t: parse_national(digits, region), text) == expected
+
+
+@settings(max_examples=3000)
+@given(
+    st.text(alphabet="abz09-.", min_size=1, max_size=70)
+    | st.builds(
+        ".".join,
+        st.lists(st.text(alphabet="aZ9-", min_size=1, max_size=64), min_size=1, max_size=5),
+    )
+    | st.sampled_from(["a.test", "x.y.LOCAL", "ab--c.com", "xn--bcher-kva.com", "a.co1"])
+)
+def test_plain_hosts_get_the_validators_verdict(domain):
+    """The fast path for plain host names says what email-validator says."""
+    plain = plain_host(domain)
+    if plain is None:
+        return
+    result = validate_email(f"a@{domain}", check_deliverability=False)
+    assert (result.domain, result.ascii_domain) == (plain, plain)
+
+
+def test_common_company_domains_take_the_fast_path():
+    assert plain_host("Mail.Acme-Corp.co.uk") == "mail.acme-corp.co.uk"
+    assert plain_host("bücher.de") is None
+    assert plain_host("host.localhost") is None

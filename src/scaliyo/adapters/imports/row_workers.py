@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from scaliyo.application.leads.import_rows import (
     NumberedRecord,
@@ -21,6 +22,7 @@ from scaliyo.application.leads.import_rows import (
     encode_rules,
     prepare_encoded,
     prepare_rows,
+    ready,
 )
 
 SMALL_BATCH = 200  # smaller batches are prepared here: a round trip would cost more
@@ -35,33 +37,58 @@ class InlinePreparer:
 
 
 class ProcessPoolPreparer:
-    """Prepares batches in ``workers`` processes (started on first use, with ``spawn``: the
-    worker process runs an event loop and threads, which must not be forked)."""
+    """Prepares batches in ``workers`` processes (with ``spawn``: the worker process runs an
+    event loop and threads, which must not be forked). One pool serves every import of the
+    process: ``start`` spawns it ahead of the first (a spawned process takes a second or two to
+    import what it needs), ``close`` ends it. A pool broken by a killed process is replaced on
+    the next batch; the batch that found it broken fails (its job is retried)."""
 
     def __init__(self, workers: int = 0) -> None:
         self._workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
         self._rules: tuple[RowRules, bytes] | None = None
+        self._warming: list[Future[None]] = []
 
     def _encoded(self, rules: RowRules) -> bytes:
-        if self._rules is None or self._rules[0] is not rules:
-            self._rules = (rules, encode_rules(rules))
-        return self._rules[1]
+        cached = self._rules
+        if cached is None or cached[0] is not rules:
+            cached = self._rules = (rules, encode_rules(rules))
+        return cached[1]
 
-    async def prepare(self, rules: RowRules, records: list[NumberedRecord]) -> list[PreparedRow]:
-        if len(records) < SMALL_BATCH:
-            return prepare_rows(rules, records)
+    def _running(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self._workers, mp_context=multiprocessing.get_context("spawn")
             )
+        return self._pool
+
+    def start(self) -> None:
+        """Spawn the processes now (each imports the preparing code) rather than at the first
+        batch."""
+        pool = self._running()
+        self._warming = [pool.submit(ready) for _ in range(self._workers)]
+
+    async def started(self) -> None:
+        """Return once the processes ``start`` spawned are ready."""
+        await asyncio.gather(*(asyncio.wrap_future(future) for future in self._warming))
+
+    async def prepare(self, rules: RowRules, records: list[NumberedRecord]) -> list[PreparedRow]:
+        if len(records) < SMALL_BATCH:
+            return prepare_rows(rules, records)
+        pool = self._running()
         loop = asyncio.get_running_loop()
-        data = await loop.run_in_executor(
-            self._pool, prepare_encoded, self._encoded(rules), records
-        )
+        try:
+            data = await loop.run_in_executor(pool, prepare_encoded, self._encoded(rules), records)
+        except BrokenProcessPool:
+            if self._pool is pool:
+                self._pool = None
+            raise
         return decode_prepared(data)
 
     async def close(self) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -57,9 +57,12 @@ _MOVE_LEADS = text(
     f"SELECT {', '.join(_LEAD_COPY_COLUMNS)} FROM import_leads ON CONFLICT DO NOTHING "
     "RETURNING id"
 )
+# New leads' terms cannot conflict (new ids, distinct terms a lead): no ON CONFLICT, whose
+# speculative insertion searches the primary key twice; in key order, so that neighbouring
+# rows land on the same index pages.
 _MOVE_TERMS = text(
     "INSERT INTO lead_search_terms (workspace_id, term, lead_id) "
-    "SELECT :workspace, term, lead_id FROM import_lead_terms ON CONFLICT DO NOTHING"
+    "SELECT :workspace, term, lead_id FROM import_lead_terms ORDER BY term, lead_id"
 )
 _MOVE_TAGS = text(
     "INSERT INTO lead_tags (workspace_id, tag_key, lead_id, tag) "

@@ -26,14 +26,39 @@ _bound: dict[str, Any] = {}
 
 
 def bind_lead_jobs(
-    database: Database, blobs: BlobStorage | None = None, *, import_workers: int | None = 0
+    database: Database,
+    blobs: BlobStorage | None = None,
+    *,
+    import_workers: int | None = 0,
+    warm: bool = False,
 ) -> None:
     """Let this process's lead jobs use ``database`` and ``blobs`` (the worker calls it at
-    start). ``import_workers``: processes preparing import rows (0: one per CPU; None: none,
-    rows are prepared in this process)."""
-    _bound["database"] = database
-    _bound["blobs"] = blobs
-    _bound["import_workers"] = import_workers
+    start). ``import_workers``: processes preparing import rows, one pool for every import of
+    this process (0: one per CPU; None: none, rows are prepared in this process); ``warm``
+    starts them now. A preparer bound before is closed."""
+    previous = _bound.get("preparer")
+    preparer: InlinePreparer | ProcessPoolPreparer = (
+        InlinePreparer() if import_workers is None else ProcessPoolPreparer(import_workers)
+    )
+    _bound.update(database=database, blobs=blobs, preparer=preparer)
+    if warm and isinstance(preparer, ProcessPoolPreparer):
+        preparer.start()
+    if isinstance(previous, ProcessPoolPreparer):
+        previous.shutdown()
+
+
+async def lead_jobs_started() -> None:
+    """Return once the import pool that ``bind_lead_jobs(warm=True)`` started is ready."""
+    preparer = _bound.get("preparer")
+    if isinstance(preparer, ProcessPoolPreparer):
+        await preparer.started()
+
+
+def unbind_lead_jobs() -> None:
+    """End what ``bind_lead_jobs`` started (the import pool's processes)."""
+    preparer = _bound.pop("preparer", None)
+    if isinstance(preparer, ProcessPoolPreparer):
+        preparer.shutdown()
 
 
 def _database() -> Database:
@@ -56,16 +81,11 @@ async def bulk_import(job: JobContext) -> dict[str, Any]:
     blobs = _bound.get("blobs")
     if blobs is None:
         raise JobError("This worker was started without blob storage for imports.")
-    workers = _bound.get("import_workers")
-    preparer = InlinePreparer() if workers is None else ProcessPoolPreparer(workers)
-    try:
-        return await run_import_job(
-            job,
-            unit_of_work_factory(database.app),
-            SystemClock(),
-            UuidV7Factory(),
-            BlobUploadReader(blobs),
-            preparer,
-        )
-    finally:
-        await preparer.close()
+    return await run_import_job(
+        job,
+        unit_of_work_factory(database.app),
+        SystemClock(),
+        UuidV7Factory(),
+        BlobUploadReader(blobs),
+        _bound.get("preparer") or InlinePreparer(),
+    )

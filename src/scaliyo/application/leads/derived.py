@@ -40,8 +40,18 @@ def words(text: str) -> list[str]:
 
 
 def search_terms(profile: LeadProfile) -> list[str]:
-    """The words a lead is found by."""
-    return words(search_text(profile))
+    """The words a lead is found by, leaving out those that start another of its words (a query
+    word that starts ``company`` starts ``company123`` too): the same leads match, with fewer
+    rows to write. Sorted."""
+    return prefix_free(words(search_text(profile)))
+
+
+def prefix_free(found: list[str]) -> list[str]:
+    """``found`` (distinct words) without the words that start another one, sorted. In code
+    point order a word that starts others comes right before one of them."""
+    ordered = sorted(found)
+    nexts = [*ordered[1:], ""]
+    return [word for word, after in zip(ordered, nexts, strict=False) if not after.startswith(word)]
 
 
 def query_words(q: str) -> list[str]:

@@ -61,6 +61,8 @@ def raw_text(raw: object, *, field: str, max_length: int) -> str | None:
 
 def _fold_once(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value.casefold())
+    if decomposed.isascii():  # no combining marks to drop
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -68,7 +70,16 @@ def fold(value: str) -> str:
     """Case-, accent- and white-space-insensitive form: casefold, NFKD, combining marks
     removed, white space folded. Repeated until stable (at most a few rounds), so that
     ``fold(fold(x)) == fold(x)``."""
-    current = " ".join(value.split())
+    if value.isascii():  # most text: casefold is lower, NFKD changes nothing, one round
+        return " ".join(value.lower().split())
+    # Every step works on one word at a time (a white-space character is a starter, so NFKD
+    # never reorders across it): the words, which repeat (names, companies), are folded once.
+    return " ".join(" ".join(_fold_word(word) for word in value.split()).split())
+
+
+@lru_cache(maxsize=65_536)
+def _fold_word(word: str) -> str:
+    current = word
     for _ in range(4):
         folded = " ".join(_fold_once(current).split())
         if folded == current:

@@ -21,7 +21,7 @@ from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.ids import new_id
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
-from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs
+from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs, unbind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import Actor, ActorKind, Bus, Context
@@ -83,6 +83,8 @@ async def run_import(
         bus = await container.get(Bus)
         database = await container.get(Database)
         blobs = NatsObjectStore(nc.jetstream())
+        # the pool preparing rows starts while the file is stored
+        bind_lead_jobs(database, blobs, import_workers=settings.import_workers, warm=True)
         context = Context(
             request_id=f"cli-{new_id()}",
             actor=Actor(ActorKind.OPERATOR, workspace_role="admin"),
@@ -124,7 +126,6 @@ async def run_import(
             ),
             context,
         )
-        bind_lead_jobs(database, blobs, import_workers=settings.import_workers)
         runner = JobRunner(
             SqlJobLeases(database.app, lease_seconds=settings.job_lease_seconds),
             job_types,
@@ -135,6 +136,7 @@ async def run_import(
         )
         return await _follow(bus, context, started.import_id, job)
     finally:
+        unbind_lead_jobs()
         await nc.close()
         await container.close()
 

@@ -26,7 +26,7 @@ from scaliyo.adapters.messaging.relay import OutboxRelay
 from scaliyo.adapters.messaging.streams import ensure_streams
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.queue.brokers import QueueBroker, queue_receiver
-from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs
+from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs, unbind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.adapters.queue.rate_limit import PostgresStartLimiter
 from scaliyo.adapters.queue.schedules import SCHEDULE_QUEUE, ScheduleResources, register_schedules
@@ -100,7 +100,12 @@ class Worker:
             js = nats.jetstream()
             blobs = NatsObjectStore(js)
             # job functions of the leads context use them
-            bind_lead_jobs(database, blobs, import_workers=settings.import_workers)
+            bind_lead_jobs(
+                database,
+                blobs,
+                import_workers=settings.import_workers,
+                warm=Queue.DATA_PROCESSING in self.queues,
+            )
             await ensure_streams(js)
             leases = SqlJobLeases(database.app, lease_seconds=settings.job_lease_seconds)
             # Renew well within the lease, and keep the message alive well within its ack wait.
@@ -129,6 +134,7 @@ class Worker:
             await self._drain(lanes)
             await asyncio.gather(*background, return_exceptions=True)
         finally:
+            unbind_lead_jobs()
             for lane in lanes:
                 with contextlib.suppress(Exception):
                     await lane.broker.shutdown()
