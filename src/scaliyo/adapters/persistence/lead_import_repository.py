@@ -3,9 +3,9 @@ import chunk.
 
 ``COPY`` cannot target a table under row-level security, so a chunk's new leads (and their tag
 and search-term rows) are copied into TEMP tables of the connection (made once per connection,
-emptied at each commit) and moved with one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` each,
-inside the chunk's transaction. A lead whose key another transaction took meanwhile is not
-inserted: the caller sees fewer ids than it gave and runs the chunk again.
+emptied at each commit) and moved with one ``INSERT … SELECT`` each, inside the chunk's
+transaction. A lead whose key another transaction took meanwhile is a unique violation
+(SQLSTATE 23505): the caller rolls the chunk back and runs it again.
 """
 
 from __future__ import annotations
@@ -52,10 +52,11 @@ _STAGING = (
     "(tag_key text, lead_id uuid, tag text) ON COMMIT DELETE ROWS",
 )
 _LEAD_COPY_COLUMNS = [column.name for column in leads.columns]
+# No ON CONFLICT (its speculative insertion checks every unique index twice): a key another
+# transaction took since the chunk was resolved is a unique violation, and the chunk runs again.
 _MOVE_LEADS = text(
     f"INSERT INTO leads ({', '.join(_LEAD_COPY_COLUMNS)}) "
-    f"SELECT {', '.join(_LEAD_COPY_COLUMNS)} FROM import_leads ON CONFLICT DO NOTHING "
-    "RETURNING id"
+    f"SELECT {', '.join(_LEAD_COPY_COLUMNS)} FROM import_leads"
 )
 # New leads' terms cannot conflict (new ids, distinct terms a lead): no ON CONFLICT, whose
 # speculative insertion searches the primary key twice; in key order, so that neighbouring
@@ -263,9 +264,7 @@ class SqlLeadImports:
             records=[lead_copy_record(workspace, new, source, now) for new in many],
             columns=_LEAD_COPY_COLUMNS,
         )
-        inserted = len((await self._connection.execute(_MOVE_LEADS)).all())
-        if inserted != len(many):
-            return inserted
+        inserted = (await self._connection.execute(_MOVE_LEADS)).rowcount
         terms = [(term, new.id) for new in many for term in new.row.terms]
         if terms:
             await raw.copy_records_to_table(

@@ -79,7 +79,8 @@ _KEY_FIELDS = {
     KeyKind.LINKEDIN: "linkedin_url",
     KeyKind.NAME: "last_name",
 }
-_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+# serialization failure, deadlock, a key taken by another transaction since the chunk resolved
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
 
 
 class ImportJobParams(msgspec.Struct, frozen=True, kw_only=True):
