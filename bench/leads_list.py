@@ -56,7 +56,7 @@ from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import set_tenant
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import Context
-from scaliyo.application.leads.derived import words
+from scaliyo.application.leads.derived import prefix_free, words
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.dev.servers import start_nats, start_postgres
 from scaliyo.entrypoints.http.app import create_app
@@ -123,7 +123,7 @@ def lead_rows(
         lead_id = uuid7_at(created, rng)
         search = f"{first} {last} {email} company {company_n}"
         tag_rows.extend((workspace, tag, lead_id, tag) for tag in tags)
-        term_rows.extend((workspace, term, lead_id) for term in words(search))
+        term_rows.extend((workspace, term, lead_id) for term in prefix_free(words(search)))
         rows.append(
             (
                 lead_id,

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
@@ -96,14 +97,17 @@ async def queue_import(database, nc, workspace_id, owner, body: bytes, *, chunk_
 
 
 async def import_row(engine: AsyncEngine, import_id: str):
-    from sqlalchemy import text
-
     async with engine.connect() as conn:
         return (
             await conn.execute(
                 text("SELECT * FROM lead_imports WHERE id = :id"), {"id": UUID(import_id)}
             )
         ).one()
+
+
+async def owner_rows(engine: AsyncEngine, sql: str, **params) -> list[tuple]:
+    async with engine.connect() as conn:
+        return [tuple(row) for row in await conn.execute(text(sql), params)]
 
 
 def counts_of(row) -> tuple[int, ...]:
@@ -329,16 +333,56 @@ async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothi
 
 
 class FailingPreparer(InlinePreparer):
-    """Prepares the first batch, then fails as a bug would."""
+    """Prepares ``good`` batches, then fails as a bug (or a dying worker) would."""
 
-    def __init__(self) -> None:
+    def __init__(self, good: int = 1) -> None:
+        self.good = good
         self.batches = 0
 
     async def prepare(self, rules, records):
         self.batches += 1
-        if self.batches > 1:
+        if self.batches > self.good:
             raise RuntimeError("a bug")
         return await super().prepare(rules, records)
+
+
+async def start_memory_import(
+    bus, context, uploads: MemoryUploads, body: bytes, *, sample: bytes | None = None, **request
+) -> str:
+    """Register ``body`` as an upload held in ``uploads`` and start its import; the import id."""
+    upload_id = new_id()
+    uploads.files[upload_id] = body
+    await bus.execute(
+        RegisterUpload(
+            upload_id=str(upload_id),
+            blob_key=f"{context.workspace_id}/upload/{upload_id}",
+            filename=None,
+            size=len(body),
+            sha256="",
+            sample=body if sample is None else sample,
+            complete=sample is None,
+        ),
+        context,
+    )
+    started = await bus.execute(
+        StartImport(request=ImportRequest(upload_id=str(upload_id), **request)), context
+    )
+    return started.import_id
+
+
+async def run_memory_import(
+    database, workspace_id, import_id: str, uploads, preparer=None, *, attempt: int = 1
+):
+    return await run_import_job(
+        LocalJob(  # type: ignore[arg-type]
+            workspace_id, {"import_id": import_id}, attempt=attempt, max_attempts=2
+        ),
+        unit_of_work_factory(database.app),
+        SystemClock(),
+        UuidV7Factory(),
+        uploads,
+        preparer or InlinePreparer(),
+    )
 
 
 async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, owner_engine):
@@ -349,43 +393,61 @@ async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, own
     uploads = MemoryUploads()
     bus = import_bus(database, chunk_rows=5)
     context = as_user(owner, workspace_id, "owner")
-    upload_id = new_id()
-    uploads.files[upload_id] = body
-    await bus.execute(
-        RegisterUpload(
-            upload_id=str(upload_id),
-            blob_key=f"{workspace_id}/upload/{upload_id}",
-            filename=None,
-            size=len(body),
-            sha256="",
-            sample=body,
-            complete=True,
-        ),
-        context,
-    )
-    started = await bus.execute(
-        StartImport(request=ImportRequest(upload_id=str(upload_id))), context
-    )
+    import_id = await start_memory_import(bus, context, uploads, body)
     for attempt, status in ((1, "running"), (2, "failed")):
         with pytest.raises(RuntimeError):
-            await run_import_job(
-                LocalJob(  # type: ignore[arg-type]
-                    workspace_id,
-                    {"import_id": started.import_id},
-                    attempt=attempt,
-                    max_attempts=2,
-                ),
-                unit_of_work_factory(database.app),
-                SystemClock(),
-                UuidV7Factory(),
-                uploads,
-                FailingPreparer(),
+            await run_memory_import(
+                database, workspace_id, import_id, uploads, FailingPreparer(), attempt=attempt
             )
-        row = await import_row(owner_engine, started.import_id)
+        row = await import_row(owner_engine, import_id)
         assert row.status == status
         assert row.rows_done == 5  # the first chunk landed and stays
     assert row.error == INTERNAL_ERROR.format(name="RuntimeError")
     assert row.finished_at is not None
+
+
+async def test_a_resumed_import_remembers_the_leads_its_done_chunks_matched(database, owner_engine):
+    """Row 2 reaches an existing lead by its email, row 6 (a later chunk) the same lead by its
+    LinkedIn URL: ``duplicate`` of row 2, whether or not the job died in between."""
+    reports = []
+    for crash in (False, True):
+        workspace_id, _, owner = await leads_workspace(
+            database, owner_engine, f"Import resume {crash}"
+        )
+        uploads = MemoryUploads()
+        bus = import_bus(database, chunk_rows=2)
+        context = as_user(owner, workspace_id, "owner")
+        link = "https://www.linkedin.com/in/ada"
+        existing = csv_bytes([["email", "linkedin"], ["ada@resume.example", link]])
+        first = await start_memory_import(bus, context, uploads, existing)
+        await run_memory_import(database, workspace_id, first, uploads)
+        body = csv_bytes(
+            [
+                ["email", "linkedin"],
+                ["ada@resume.example", ""],
+                ["bob@resume.example", ""],
+                ["cy@resume.example", ""],
+                ["dee@resume.example", ""],
+                ["other@resume.example", link],
+            ]
+        )
+        second = await start_memory_import(bus, context, uploads, body)
+        if crash:
+            with pytest.raises(RuntimeError):
+                await run_memory_import(
+                    database, workspace_id, second, uploads, FailingPreparer(good=1)
+                )
+            assert (await import_row(owner_engine, second)).rows_done == 2
+        await run_memory_import(database, workspace_id, second, uploads, attempt=2)
+        row = await import_row(owner_engine, second)
+        codes = await owner_rows(
+            owner_engine,
+            "SELECT row, code FROM lead_import_errors WHERE import_id = :i ORDER BY row, seq",
+            i=UUID(second),
+        )
+        reports.append((counts_of(row), codes))
+    assert reports[0] == reports[1]
+    assert reports[1][1] == [(2, "lead_exists"), (6, "duplicate")]
 
 
 async def test_a_file_that_stops_parsing_fails_its_import_with_a_reason(database, owner_engine):
@@ -397,34 +459,11 @@ async def test_a_file_that_stops_parsing_fails_its_import_with_a_reason(database
     uploads = MemoryUploads()
     bus = import_bus(database, chunk_rows=5)
     context = as_user(owner, workspace_id, "owner")
-    upload_id = new_id()
-    uploads.files[upload_id] = body
-    await bus.execute(
-        RegisterUpload(
-            upload_id=str(upload_id),
-            blob_key=f"{workspace_id}/upload/{upload_id}",
-            filename=None,
-            size=len(body),
-            sha256="",
-            sample=head,
-            complete=False,
-        ),
-        context,
-    )
-    started = await bus.execute(
-        StartImport(request=ImportRequest(upload_id=str(upload_id))), context
-    )
+    import_id = await start_memory_import(bus, context, uploads, body, sample=head)
     with pytest.raises(JobError) as failed:
-        await run_import_job(
-            LocalJob(workspace_id, {"import_id": started.import_id}),  # type: ignore[arg-type]
-            unit_of_work_factory(database.app),
-            SystemClock(),
-            UuidV7Factory(),
-            uploads,
-            InlinePreparer(),
-        )
+        await run_memory_import(database, workspace_id, import_id, uploads)
     assert failed.value.retryable is False
-    row = await import_row(owner_engine, started.import_id)
+    row = await import_row(owner_engine, import_id)
     assert row.status == "failed"
     assert row.error == failed.value.message
     assert row.finished_at is not None

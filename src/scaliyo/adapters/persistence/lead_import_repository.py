@@ -27,6 +27,7 @@ from scaliyo.adapters.persistence.lead_repository import (
 )
 from scaliyo.adapters.persistence.tables import (
     lead_import_errors,
+    lead_import_matches,
     lead_imports,
     lead_uploads,
     leads,
@@ -298,6 +299,27 @@ class SqlLeadImports:
                 for p in problems
             ],
         )
+
+    async def add_matches(self, import_id: UUID, matches: dict[UUID, int]) -> None:
+        if not matches:
+            return
+        workspace = self._ws()
+        await self._connection.execute(
+            insert(lead_import_matches),
+            [
+                {"workspace_id": workspace, "import_id": import_id, "lead_id": lead, "row": row}
+                for lead, row in matches.items()
+            ],
+        )
+
+    async def matches(self, import_id: UUID) -> dict[UUID, int]:
+        table = lead_import_matches
+        rows = await self._connection.execute(
+            select(table.c.lead_id, table.c.row).where(
+                table.c.workspace_id == self._ws(), table.c.import_id == import_id
+            )
+        )
+        return {row.lead_id: row.row for row in rows}
 
     async def problems(
         self, import_id: UUID, *, after: tuple[int, int] | None, limit: int

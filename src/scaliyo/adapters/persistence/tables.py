@@ -875,6 +875,25 @@ lead_import_errors = Table(
     Column("message", Text, nullable=False),
 )
 
+lead_import_matches = Table(
+    "lead_import_matches",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "import_id",
+        UUID(as_uuid=True),
+        ForeignKey("lead_imports.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("lead_id", UUID(as_uuid=True), primary_key=True),
+    Column("row", BigInteger, nullable=False),
+)
+
 # Tables without a ``workspace_id`` column that are tenant-owned all the same (policy on ``id``).
 TENANT_ROOT_TABLES = {"workspaces": "id"}
 # Tables that belong to no tenant, read and written only by platform paths.

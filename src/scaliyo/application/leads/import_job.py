@@ -20,8 +20,9 @@ Rules:
 - a failure the runner will not retry (a file that stops parsing, the last attempt) marks the
   import ``failed`` with the job's reason; a retried one leaves it ``running``;
 - resume: a redelivered job skips the chunks its import row says are done, re-preparing them
-  only to rebuild the in-file duplicate index (preparing is deterministic), so a crash changes
-  nothing but the time it takes.
+  only to rebuild the in-file duplicate index (preparing is deterministic), and reads back the
+  existing leads they matched (written with each chunk), so a crash changes nothing but the
+  time it takes.
 """
 
 from __future__ import annotations
@@ -243,6 +244,9 @@ class _Importer:
 
     async def run(self, rows: UploadRows, preparer: RowPreparer) -> None:
         await self._save_total(rows.total)
+        if self._resume_at:
+            async with self._uow_factory(self._workspace) as uow:
+                self._touched = await uow.lead_imports.matches(self._import_id)
         await self._job.report_progress(self._resume_at, rows.total)
         async for prepared in _prepared(rows, preparer, self._rules, self._chunk_rows):
             candidates, counts, problems = self._in_file(prepared)
@@ -365,6 +369,7 @@ class _Importer:
             counts.updated += len(plan.updated)
             problems.sort(key=lambda p: (p.row, p.seq))
             await uow.lead_imports.add_problems(self._import_id, problems)
+            await uow.lead_imports.add_matches(self._import_id, plan.touched)
             record.rows_done = start + len(prepared)
             record.counts = record.counts.plus(counts)
             await uow.lead_imports.save(record)
