@@ -14,6 +14,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from scaliyo.adapters.process_lifetime import end_with_parent
 from scaliyo.application.leads.import_rows import (
     NumberedRecord,
     PreparedRow,
@@ -58,7 +59,12 @@ class ProcessPoolPreparer:
     def _running(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=multiprocessing.get_context("spawn")
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                # a worker killed with SIGKILL must not leave its pool running (and holding the
+                # pipes its supervisor reads to see it exit)
+                initializer=end_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -8,11 +8,9 @@ uses ``.scaliyo/``), so a second start sees the same data.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,20 +23,9 @@ from pathlib import Path
 import psutil
 from sqlalchemy.engine import URL, make_url
 
+from scaliyo.adapters.process_lifetime import PARENT_DEATH_HOOK
 
-def _parent_death_hook() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-
-    def set_parent_death_signal() -> None:
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-
-    return set_parent_death_signal
-
-
-_PARENT_DEATH_HOOK = _parent_death_hook()
+_PARENT_DEATH_HOOK = PARENT_DEATH_HOOK
 
 
 def die_with_parent() -> Callable[[], None] | None:
