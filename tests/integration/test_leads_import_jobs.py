@@ -24,7 +24,6 @@ from scaliyo.adapters.imports.row_workers import InlinePreparer
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
-from scaliyo.application.jobs.execution import JobError
 from scaliyo.application.jobs.runner import INTERNAL_ERROR
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.leads.import_job import run_import_job
@@ -450,22 +449,39 @@ async def test_a_resumed_import_remembers_the_leads_its_done_chunks_matched(data
     assert reports[1][1] == [(2, "lead_exists"), (6, "duplicate")]
 
 
-async def test_a_file_that_stops_parsing_fails_its_import_with_a_reason(database, owner_engine):
-    """A quote never closed runs past the cell limit: the import fails and says why (the job
-    is not retried), and nothing of the file is half-imported."""
-    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import broken")
-    head = csv_bytes([["email"], *([f"ok{i}@broken.example"] for i in range(20))])
-    body = head + b'"never closed,' + b"x" * (1024 * 1024 + 10)
-    uploads = MemoryUploads()
-    bus = import_bus(database, chunk_rows=5)
-    context = as_user(owner, workspace_id, "owner")
-    import_id = await start_memory_import(bus, context, uploads, body, sample=head)
-    with pytest.raises(JobError) as failed:
-        await run_memory_import(database, workspace_id, import_id, uploads)
-    assert failed.value.retryable is False
-    row = await import_row(owner_engine, import_id)
-    assert row.status == "failed"
-    assert row.error == failed.value.message
-    assert row.finished_at is not None
-    sql = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
-    assert await count_rows(owner_engine, sql, ws=workspace_id) == 0
+async def test_a_file_that_stops_parsing_imports_what_comes_before(database, owner_engine):
+    """A quote never closed runs past the cell limit: the 20 rows before it land, the row where
+    the file breaks is one ``malformed_csv`` line, and the import completes; resumed after a
+    crash, it ends the same."""
+    results = []
+    for crash in (False, True):
+        workspace_id, _, owner = await leads_workspace(
+            database, owner_engine, f"Import broken {crash}"
+        )
+        head = csv_bytes([["email"], *([f"ok{i}@broken.example"] for i in range(20))])
+        body = head + b'"never closed,' + b"x" * (1024 * 1024 + 10)
+        uploads = MemoryUploads()
+        bus = import_bus(database, chunk_rows=5)
+        context = as_user(owner, workspace_id, "owner")
+        import_id = await start_memory_import(bus, context, uploads, body, sample=head)
+        if crash:
+            with pytest.raises(RuntimeError):
+                await run_memory_import(
+                    database, workspace_id, import_id, uploads, FailingPreparer(good=2)
+                )
+        await run_memory_import(database, workspace_id, import_id, uploads, attempt=2)
+        row = await import_row(owner_engine, import_id)
+        assert row.status == "completed"
+        assert (row.total_rows, row.rows_done) == (21, 21)
+        assert counts_of(row) == (20, 0, 0, 1, 0)
+        lines = await owner_rows(
+            owner_engine,
+            "SELECT row, code, message FROM lead_import_errors WHERE import_id = :i",
+            i=UUID(import_id),
+        )
+        assert [(line[0], line[1]) for line in lines] == [(22, "malformed_csv")]
+        assert "line 22" in lines[0][2]
+        assert "not read" in lines[0][2]
+        sql = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
+        results.append(await count_rows(owner_engine, sql, ws=workspace_id))
+    assert results == [20, 20]

@@ -17,8 +17,10 @@ Rules:
   tag and search-term rows, the report lines, the import's progress and counts, and one
   ``LeadsImported`` event. A key taken by another transaction meanwhile (or a deadlock) rolls
   the chunk back and runs it again, resolving against what is there now;
-- a failure the runner will not retry (a file that stops parsing, the last attempt) marks the
-  import ``failed`` with the job's reason; a retried one leaves it ``running``;
+- a file that stops being CSV part way (a quote never closed) is imported up to there; the row
+  where it stops is one ``malformed_csv`` line (invalid) and the rest is not read;
+- a failure the runner will not retry (a file that cannot be read at all, the last attempt)
+  marks the import ``failed`` with the job's reason; a retried one leaves it ``running``;
 - resume: a redelivered job skips the chunks its import row says are done, re-preparing them
   only to rebuild the in-file duplicate index (preparing is deterministic), and reads back the
   existing leads they matched (written with each chunk), so a crash changes nothing but the
@@ -41,6 +43,7 @@ from scaliyo.application.jobs.execution import JobContext, JobError, LeaseLost
 from scaliyo.application.jobs.runner import INTERNAL_ERROR
 from scaliyo.application.leads.errors import LeadExists
 from scaliyo.application.leads.import_ports import (
+    BrokenRow,
     ImportProblem,
     ImportRecord,
     ImportStatus,
@@ -49,7 +52,7 @@ from scaliyo.application.leads.import_ports import (
     UploadReader,
     UploadRows,
 )
-from scaliyo.application.leads.import_rows import PreparedRow, RowRules
+from scaliyo.application.leads.import_rows import PreparedRow, RowProblem, RowRules
 from scaliyo.application.leads.workspace_data import icp_of, pipeline_of
 from scaliyo.application.shared.ports import Clock, IdFactory, UnitOfWorkFactory
 from scaliyo.domain.leads.attributes import LeadSource
@@ -130,7 +133,7 @@ async def run_import_job(
     )
     try:
         rows = await reader.open(upload)
-    except DomainError as error:  # the file does not parse (e.g. a quote never closed)
+    except DomainError as error:  # the file cannot be read at all
         await _finish(uow_factory, workspace, record.id, clock.now(), error=error.detail)
         raise JobError(error.detail, retryable=False) from None
     except Exception:  # the file is gone from storage: nothing will change that
@@ -256,6 +259,17 @@ class _Importer:
                 continue  # committed before a crash: only the in-file index was rebuilt
             await self._write_chunk(prepared, start, candidates, counts, problems)
             await self._job.report_progress(self._done, max(rows.total, self._done))
+        if rows.broken is not None:  # the rest of the file is one report line
+            await self._write_broken(rows.broken)
+
+    async def _write_broken(self, broken: BrokenRow) -> None:
+        problem = RowProblem(None, "malformed_csv", f"{broken.message} The rest was not read.")
+        prepared = [PreparedRow(row=broken.row, problems=(problem,))]
+        candidates, counts, problems = self._in_file(prepared)
+        start = self._done
+        self._done += 1
+        if self._done > self._resume_at:
+            await self._write_chunk(prepared, start, candidates, counts, problems)
 
     async def _save_total(self, total: int) -> None:
         async with self._uow_factory(self._workspace) as uow:

@@ -129,11 +129,22 @@ class RowPreparer(Protocol):
     async def close(self) -> None: ...
 
 
+class BrokenRow(msgspec.Struct, frozen=True):
+    """Where a file stops being readable: the row that would come next, and why."""
+
+    row: int
+    message: str
+
+
 class UploadRows(Protocol):
     """The data records of an upload, numbered as rows of the file (the header is row 1), in
-    batches of ``size``; the header and blank records are left out. ``total`` counts them."""
+    batches of ``size``; the header and blank records are left out. ``total`` counts them.
+
+    A file that stops being CSV part way (a quote never closed) gives the records before that
+    point; ``broken`` then says where it stopped and why (that row counts in ``total``)."""
 
     total: int
+    broken: BrokenRow | None
 
     def batches(self, size: int) -> AsyncIterator[list[NumberedRecord]]: ...
 
