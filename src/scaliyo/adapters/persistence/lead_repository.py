@@ -185,6 +185,12 @@ TOP = "\U0010ffff"
 SEARCH_CAP = 50_000
 # Up to this many candidates are looked up by id; more are checked while walking the list.
 SMALL_SET = 5000
+# Words this short start a great many terms: counting them up to SEARCH_CAP costs more than
+# asking the newest SAMPLE leads; if SAMPLE_HITS of them have every word, the list is walked
+# (a page fills within some SAMPLE * limit / SAMPLE_HITS leads), else the words are counted.
+SHORT_WORD = 2
+SAMPLE = 1000
+SAMPLE_HITS = 10
 _CUSTOM_PLANS = func.set_config("plan_cache_mode", "force_custom_plan", true())
 
 
@@ -323,6 +329,8 @@ class SqlLeadRepository:
     async def _search(self, found: list[str]) -> list[Any]:
         """Conditions for live leads having, for every word, a term that starts with it.
 
+        0. Words of one or two characters (all of them) are first tried on the newest
+           ``SAMPLE`` leads: enough hits there, and the list is walked as in 2 (no counting).
         1. Each word's term matches are counted up to ``SEARCH_CAP`` (index-only range scans,
            one statement): a word under the cap is rare, else common.
         2. With no rare word, the list is walked in its sort order and each lead probed for
@@ -339,6 +347,8 @@ class SqlLeadRepository:
         (``plan_cache_mode``), as a generic plan cannot know how selective a word is.
         """
         workspace = self._workspace()
+        if all(len(word) <= SHORT_WORD for word in found) and await self._sample_hits(found):
+            return [_has_term(workspace, word, leads.c.id) for word in found]
         capped = [
             select(func.count())
             .select_from(
@@ -379,6 +389,25 @@ class SqlLeadRepository:
         rare_leads = select(matched.c.lead_id)
         probes = [_has_term(workspace, word, leads.c.id) for word in common]
         return [leads.c.id.in_(rare_leads).is_(true()), *probes]
+
+    async def _sample_hits(self, words: list[str]) -> bool:
+        """Whether at least ``SAMPLE_HITS`` of the newest ``SAMPLE`` live leads have every word
+        (then walking the list fills a page soon). Sets the plan mode, as the counts do."""
+        newest = (
+            select(leads.c.id)
+            .where(self._mine(), leads.c.deleted_at.is_(None))
+            .order_by(leads.c.created_at.desc(), leads.c.id.desc())
+            .limit(SAMPLE)
+            .subquery()
+        )
+        hits = (
+            select(func.count())
+            .select_from(newest)
+            .where(*(_has_term(self._workspace(), word, newest.c.id) for word in words))
+            .scalar_subquery()
+        )
+        found, _ = (await self._connection.execute(select(hits, _CUSTOM_PLANS))).one()
+        return int(found) >= SAMPLE_HITS
 
     async def get(self, lead_id: UUID, *, for_update: bool = False) -> Lead | None:
         query = select(*LEAD_COLUMNS).where(self._mine(), leads.c.id == lead_id)
