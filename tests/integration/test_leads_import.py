@@ -58,6 +58,8 @@ MESSY_ROWS = [
      "https://www.linkedin.com/in/kate-b", "", "", ""],
     ["Gone", "Again", "", "", "gone@deleted.example", "", "", "", ""],
     ["Long", "Title", LONG, "", "long@title.example", "", "", "", ""],
+    ["Short", "Row", "", "", "short@ragged.example"],
+    ["Wide", "Row", "", "", "wide@ragged.example", "", "", "", "", "extra", "cells"],
 ]  # fmt: skip
 
 
@@ -115,7 +117,8 @@ async def test_a_messy_file_imports_with_exact_counts_and_row_numbered_errors(
     preview = uploaded.json()
     assert preview["encoding"] in {"utf-8-sig", "utf-8"}
     assert preview["delimiter"] == ","
-    assert preview["header"] == APOLLO
+    # a row wider than the header shows as more (unnamed, unmapped) columns
+    assert preview["header"] == [*APOLLO, "column_10", "column_11"]
     fields = {entry["column"]: entry["field"] for entry in preview["mapping"]}
     assert fields["Email"] == "email"
     assert fields["Person Linkedin Url"] == "linkedin_url"
@@ -131,7 +134,7 @@ async def test_a_messy_file_imports_with_exact_counts_and_row_numbered_errors(
         (7, "no_identity"),
         (12, "too_long"),
     }
-    assert preview["row_estimate"] == 10
+    assert preview["row_estimate"] == 12
 
     started = await client.post(
         "/api/v1/leads/imports",
@@ -144,9 +147,9 @@ async def test_a_messy_file_imports_with_exact_counts_and_row_numbered_errors(
 
     view = (await client.get(f"/api/v1/leads/imports/{import_id}", headers=headers)).json()
     assert view["status"] == "completed"
-    assert view["progress"] == {"processed": 10, "total": 10}
+    assert view["progress"] == {"processed": 12, "total": 12}
     assert view["counts"] == {
-        "created": 4,  # Ada, Grace, the formula, the restored lead
+        "created": 6,  # Ada, Grace, the formula, the restored lead, the two ragged rows
         "updated": 0,
         "duplicates": 3,  # row 3 (case and spaces), row 9 (Ada's LinkedIn), row 10 (exists)
         "invalid": 3,  # bad email, no identity, 10,000 characters
@@ -175,6 +178,8 @@ async def test_a_messy_file_imports_with_exact_counts_and_row_numbered_errors(
         "grace@navy.example",
         "formula@evil.example",
         "gone@deleted.example",
+        "short@ragged.example",
+        "wide@ragged.example",
     }
     assert by_email["grace@navy.example"]["title"] == "Rear Admiral"
     assert by_email["formula@evil.example"]["first_name"].startswith("=HYPERLINK")
@@ -188,7 +193,7 @@ async def test_a_messy_file_imports_with_exact_counts_and_row_numbered_errors(
     assert again["counts"] == {
         "created": 0,
         "updated": 0,
-        "duplicates": 7,
+        "duplicates": 9,
         "invalid": 3,
         "limit_reached": 0,
     }
