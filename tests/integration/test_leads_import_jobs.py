@@ -167,6 +167,23 @@ async def wide_database(settings):
     await database.dispose()
 
 
+async def race(database, owner_engine, nats_url, workspace_id, owner, bodies) -> list:
+    """Import the files at once (chunks of 7 rows, one job each); their finished import rows."""
+    nc = await connect_nats(nats_url, name="import-race-test")
+    try:
+        queued = [
+            await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
+            for body in bodies
+        ]
+        settlements = await asyncio.gather(
+            *(run_queued_import(database, nc, workspace_id, job) for _, job in queued)
+        )
+    finally:
+        await nc.close()
+    assert all(s.ack for s in settlements)
+    return [await import_row(owner_engine, import_id) for import_id, _ in queued]
+
+
 async def test_two_imports_racing_for_the_last_contacts_never_pass_the_limit(
     wide_database, owner_engine, nats_url
 ):
@@ -175,24 +192,12 @@ async def test_two_imports_racing_for_the_last_contacts_never_pass_the_limit(
     async with SqlUnitOfWork(database.app, workspace_id) as uow:
         await uow.limits.set_used(Metric.CONTACTS, 1000 - 50, at=datetime.now(UTC))
         await uow.commit()
-    nc = await connect_nats(nats_url, name="import-race-test")
-    try:
-        first = csv_bytes([["email"], *([f"a{i}@race.example"] for i in range(60))])
-        second = csv_bytes(
-            [["email"], *([f"b{i}@race.example"] for i in range(40))]
-            + [[f"a{i}@race.example"] for i in range(20)]
-        )
-        queued = [
-            await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
-            for body in (first, second)
-        ]
-        settlements = await asyncio.gather(
-            *(run_queued_import(database, nc, workspace_id, job) for _, job in queued)
-        )
-    finally:
-        await nc.close()
-    assert all(s.ack for s in settlements)
-    rows = [await import_row(owner_engine, import_id) for import_id, _ in queued]
+    first = csv_bytes([["email"], *([f"a{i}@race.example"] for i in range(60))])
+    second = csv_bytes(
+        [["email"], *([f"b{i}@race.example"] for i in range(40))]
+        + [[f"a{i}@race.example"] for i in range(20)]
+    )
+    rows = await race(database, owner_engine, nats_url, workspace_id, owner, (first, second))
     assert sum(row.created for row in rows) == 50
     for row in rows:
         assert row.status == "completed"
@@ -217,24 +222,12 @@ async def test_two_imports_of_the_same_people_make_each_lead_once(
     key first wins it; the other import's chunk that lost the race runs again and finds it."""
     database = wide_database
     workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import same keys")
-    nc = await connect_nats(nats_url, name="import-same-keys-test")
-    try:
-        people = [f"p{i}@same.example" for i in range(120)]
-        bodies = (
-            csv_bytes([["email"], *([email] for email in people)]),
-            csv_bytes([["email"], *([email.upper()] for email in reversed(people))]),
-        )
-        queued = [
-            await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
-            for body in bodies
-        ]
-        settlements = await asyncio.gather(
-            *(run_queued_import(database, nc, workspace_id, job) for _, job in queued)
-        )
-    finally:
-        await nc.close()
-    assert all(s.ack for s in settlements)
-    rows = [await import_row(owner_engine, import_id) for import_id, _ in queued]
+    people = [f"p{i}@same.example" for i in range(120)]
+    bodies = (
+        csv_bytes([["email"], *([email] for email in people)]),
+        csv_bytes([["email"], *([email.upper()] for email in reversed(people))]),
+    )
+    rows = await race(database, owner_engine, nats_url, workspace_id, owner, bodies)
     assert sum(row.created for row in rows) == 120
     for row in rows:
         assert row.status == "completed"
