@@ -2,10 +2,10 @@
 import chunk.
 
 ``COPY`` cannot target a table under row-level security, so a chunk's new leads (and their tag
-and search-term rows) are copied into TEMP tables of the connection (made once per connection,
-emptied at each commit) and moved with one ``INSERT … SELECT`` each, inside the chunk's
-transaction. A lead whose key another transaction took meanwhile is a unique violation
-(SQLSTATE 23505): the caller rolls the chunk back and runs it again.
+rows) are copied into TEMP tables of the connection (made once per connection, emptied at each
+commit) and moved with one ``INSERT … SELECT`` each, inside the chunk's transaction; their
+search terms go in from two arrays. A lead whose key another transaction took meanwhile is a
+unique violation (SQLSTATE 23505): the caller rolls the chunk back and runs it again.
 """
 
 from __future__ import annotations
@@ -47,8 +47,6 @@ from scaliyo.domain.leads.tags import tag_key
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS import_leads "
     "(LIKE leads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-    "CREATE TEMP TABLE IF NOT EXISTS import_lead_terms "
-    '(term text COLLATE "C", lead_id uuid) ON COMMIT DELETE ROWS',
     "CREATE TEMP TABLE IF NOT EXISTS import_lead_tags "
     "(tag_key text, lead_id uuid, tag text) ON COMMIT DELETE ROWS",
 )
@@ -61,10 +59,10 @@ _MOVE_LEADS = text(
 )
 # New leads' terms cannot conflict (new ids, distinct terms a lead): no ON CONFLICT, whose
 # speculative insertion searches the primary key twice; in key order, so that neighbouring
-# rows land on the same index pages.
-_MOVE_TERMS = text(
+# rows land on the same index pages. Two arrays, not a COPY: one column of short text.
+_INSERT_TERMS = (
     "INSERT INTO lead_search_terms (workspace_id, term, lead_id) "
-    "SELECT :workspace, term, lead_id FROM import_lead_terms ORDER BY term, lead_id"
+    "SELECT $1, t, l FROM unnest($2::text[], $3::uuid[]) AS u (t, l) ORDER BY t, l"
 )
 _MOVE_TAGS = text(
     "INSERT INTO lead_tags (workspace_id, tag_key, lead_id, tag) "
@@ -266,12 +264,10 @@ class SqlLeadImports:
             columns=_LEAD_COPY_COLUMNS,
         )
         inserted = (await self._connection.execute(_MOVE_LEADS)).rowcount
-        terms = [(term, new.id) for new in many for term in new.row.terms]
+        terms = [term for new in many for term in new.row.terms]
         if terms:
-            await raw.copy_records_to_table(
-                "import_lead_terms", records=terms, columns=["term", "lead_id"]
-            )
-            await self._connection.execute(_MOVE_TERMS, {"workspace": workspace})
+            ids = [new.id for new in many for _ in new.row.terms]
+            await raw.execute(_INSERT_TERMS, workspace, terms, ids)
         tags = [(tag_key(tag), new.id, tag) for new in many for tag in new.row.tags]
         if tags:
             await raw.copy_records_to_table(
