@@ -24,7 +24,7 @@ from scaliyo.adapters.imports.row_workers import InlinePreparer
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
-from scaliyo.application.jobs.runner import INTERNAL_ERROR
+from scaliyo.application.jobs.execution import INTERNAL_ERROR
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.leads.import_job import run_import_job
 from scaliyo.domain.jobs.job import Queue

@@ -20,6 +20,7 @@ from scaliyo.application.jobs.execution import (
     Refusal,
     Settlement,
     StartLimiter,
+    failure_of,
 )
 from scaliyo.application.jobs.job_types import JobTypes
 from scaliyo.domain.jobs.job import retry_delay
@@ -31,7 +32,6 @@ log = logging.getLogger("scaliyo.jobs")
 KeepAlive = Callable[[], Awaitable[None]]
 
 UNKNOWN_TYPE = "Unknown job type {type!r}: no worker has a function registered for it."
-INTERNAL_ERROR = "The job failed with an internal error ({name}); the worker's log has the details."
 NOT_AN_OBJECT = "The job's result is not a JSON object."
 MAX_ERROR_LENGTH = 2000
 
@@ -148,15 +148,12 @@ class JobRunner:
             return await self._interrupted(lease)
         except LeaseLost:
             return _lost(lease)
-        except JobError as failure:
-            error, retryable = failure.message, failure.retryable
-        except DomainError as failure:
-            error, retryable = failure.detail, False
         except Exception as failure:
-            log.exception(
-                "job attempt raised", extra={"job_id": str(lease.job_id), "type": lease.type}
-            )
-            error = INTERNAL_ERROR.format(name=type(failure).__name__)
+            if not isinstance(failure, JobError | DomainError):
+                log.exception(
+                    "job attempt raised", extra={"job_id": str(lease.job_id), "type": lease.type}
+                )
+            error, retryable = failure_of(failure)
         else:
             if context.lease_lost:
                 return _lost(lease)

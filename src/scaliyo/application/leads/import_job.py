@@ -39,8 +39,7 @@ from uuid import UUID
 
 import msgspec
 
-from scaliyo.application.jobs.execution import JobContext, JobError, LeaseLost
-from scaliyo.application.jobs.runner import INTERNAL_ERROR
+from scaliyo.application.jobs.execution import JobContext, JobError, LeaseLost, failure_of
 from scaliyo.application.leads.errors import LeadExists
 from scaliyo.application.leads.import_ports import (
     BrokenRow,
@@ -155,29 +154,14 @@ async def run_import_job(
     except LeaseLost:
         raise  # another worker runs the import now
     except Exception as error:
-        if _last_attempt(job, error):
-            await _finish(uow_factory, workspace, record.id, clock.now(), error=_reason(error))
+        reason, retryable = failure_of(error)  # as the runner will judge it
+        if not retryable or job.attempt >= job.max_attempts:
+            await _finish(uow_factory, workspace, record.id, clock.now(), error=reason)
         raise
     finally:
         await rows.close()
     record = await _finish(uow_factory, workspace, record.id, clock.now())
     return import_result(record)
-
-
-def _last_attempt(job: JobContext, error: Exception) -> bool:
-    """Whether the runner will fail the job on this error rather than try again."""
-    if (isinstance(error, JobError) and not error.retryable) or isinstance(error, DomainError):
-        return True
-    return job.attempt >= job.max_attempts
-
-
-def _reason(error: Exception) -> str:
-    """What the import row says (what the job row says, as the runner words it)."""
-    if isinstance(error, JobError):
-        return error.message
-    if isinstance(error, DomainError):
-        return error.detail
-    return INTERNAL_ERROR.format(name=type(error).__name__)
 
 
 async def _finish(
