@@ -105,6 +105,9 @@ class Resolution(msgspec.Struct, frozen=True, kw_only=True):
     withheld: frozenset[KeyKind] = frozenset()
 
 
+_NEW = Resolution(outcome=Outcome.NEW)
+
+
 def _contradicts(candidate: DedupKeys, known: DedupKeys) -> bool:
     return any(
         candidate.get(kind) is not None
@@ -118,6 +121,8 @@ def resolve(candidate: DedupKeys, known: Iterable[KnownLead]) -> Resolution:
     """Decide new, match, or match-with-conflict. ``known`` may hold any leads: those sharing
     no key with the candidate are ignored; the order does not matter."""
     leads = list(known)
+    if not leads:  # most rows of an import: decided without looking at a key
+        return _NEW
     by_kind: dict[KeyKind, list[UUID]] = {}
     for kind in KeyKind:
         value = candidate.get(kind)
