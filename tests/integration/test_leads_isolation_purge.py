@@ -104,3 +104,43 @@ async def test_leads_deleted_30_days_ago_are_purged(client, database, owner_engi
     assert remaining == 1
     survivor = await client.get(f"/api/v1/leads/{ids[2]}", headers=headers)
     assert survivor.status_code == 200
+
+
+async def test_deleting_a_workspace_deletes_its_tag_and_search_rows(client, database, owner_engine):
+    """Tag and search-term rows have no foreign key (checked per row on every import); a
+    trigger deletes them with their workspace, and only them."""
+    gone, headers_gone, _ = await leads_workspace(database, owner_engine, "Gone")
+    kept, headers_kept, _ = await leads_workspace(database, owner_engine, "Kept")
+    for headers in (headers_gone, headers_kept):
+        created = await client.post(
+            "/api/v1/leads",
+            json={"email": "ada@lovelace.example.com", "first_name": "Ada", "tags": ["vip"]},
+            headers=headers,
+        )
+        assert created.status_code == 201
+
+    async def rows(workspace) -> tuple[int, int]:
+        return (
+            await count_rows(
+                owner_engine,
+                "SELECT count(*) FROM lead_search_terms WHERE workspace_id = :ws",
+                ws=workspace,
+            ),
+            await count_rows(
+                owner_engine,
+                "SELECT count(*) FROM lead_tags WHERE workspace_id = :ws",
+                ws=workspace,
+            ),
+        )
+
+    before = await rows(kept)
+    assert before[0] > 0 and before[1] == 1
+    assert await rows(gone) == before
+    async with owner_engine.begin() as conn:
+        await conn.execute(text("DELETE FROM workspaces WHERE id = :id"), {"id": gone})
+        # the caller's tenant setting is what it was after the trigger set its own
+        assert (
+            await conn.execute(text("SELECT current_setting('app.workspace_id', true)"))
+        ).scalar() in (None, "")
+    assert await rows(gone) == (0, 0)
+    assert await rows(kept) == before

@@ -682,16 +682,13 @@ leads = Table(
     ),
 )
 
-# The tags of live leads, one row per lead and tag (a soft-deleted lead has none).
+# The tags of live leads, one row per lead and tag (a soft-deleted lead has none). Like
+# ``lead_search_terms``, no foreign key (checked per row): a trigger on ``workspaces`` deletes
+# them with their workspace (migration 0043).
 lead_tags = Table(
     "lead_tags",
     metadata,
-    Column(
-        "workspace_id",
-        UUID(as_uuid=True),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("workspace_id", UUID(as_uuid=True), primary_key=True),
     Column("tag_key", Text, primary_key=True),
     Column("lead_id", UUID(as_uuid=True), primary_key=True),
     Column("tag", Text, nullable=False),
@@ -702,12 +699,7 @@ lead_tags = Table(
 lead_search_terms = Table(
     "lead_search_terms",
     metadata,
-    Column(
-        "workspace_id",
-        UUID(as_uuid=True),
-        ForeignKey("workspaces.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("workspace_id", UUID(as_uuid=True), primary_key=True),
     Column("term", Text(collation="C"), primary_key=True),
     Column("lead_id", UUID(as_uuid=True), primary_key=True),
     # A lead's terms: rewriting them, and probing "has a term starting with …" index-only.
