@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
@@ -33,9 +32,14 @@ from tests.integration.helpers.identity import as_user
 from tests.integration.helpers.imports import (
     LocalJob,
     MemoryUploads,
+    counts_of,
     csv_bytes,
     import_bus,
+    import_row,
     lead_snapshot,
+    owner_rows,
+    run_memory_import,
+    start_memory_import,
 )
 from tests.integration.helpers.imports import (
     run_import_job as run_queued_import,
@@ -93,24 +97,6 @@ async def queue_import(database, nc, workspace_id, owner, body: bytes, *, chunk_
         StartImport(request=ImportRequest(upload_id=str(upload_id))), context
     )
     return started.import_id, started.job_id
-
-
-async def import_row(engine: AsyncEngine, import_id: str):
-    async with engine.connect() as conn:
-        return (
-            await conn.execute(
-                text("SELECT * FROM lead_imports WHERE id = :id"), {"id": UUID(import_id)}
-            )
-        ).one()
-
-
-async def owner_rows(engine: AsyncEngine, sql: str, **params) -> list[tuple]:
-    async with engine.connect() as conn:
-        return [tuple(row) for row in await conn.execute(text(sql), params)]
-
-
-def counts_of(row) -> tuple[int, ...]:
-    return (row.created, row.updated, row.duplicates, row.invalid, row.limit_reached)
 
 
 @pytest.mark.slow
@@ -336,45 +322,6 @@ class FailingPreparer(InlinePreparer):
         if self.batches > self.good:
             raise RuntimeError("a bug")
         return await super().prepare(rules, records)
-
-
-async def start_memory_import(
-    bus, context, uploads: MemoryUploads, body: bytes, *, sample: bytes | None = None, **request
-) -> str:
-    """Register ``body`` as an upload held in ``uploads`` and start its import; the import id."""
-    upload_id = new_id()
-    uploads.files[upload_id] = body
-    await bus.execute(
-        RegisterUpload(
-            upload_id=str(upload_id),
-            blob_key=f"{context.workspace_id}/upload/{upload_id}",
-            filename=None,
-            size=len(body),
-            sha256="",
-            sample=body if sample is None else sample,
-            complete=sample is None,
-        ),
-        context,
-    )
-    started = await bus.execute(
-        StartImport(request=ImportRequest(upload_id=str(upload_id), **request)), context
-    )
-    return started.import_id
-
-
-async def run_memory_import(
-    database, workspace_id, import_id: str, uploads, preparer=None, *, attempt: int = 1
-):
-    return await run_import_job(
-        LocalJob(  # type: ignore[arg-type]
-            workspace_id, {"import_id": import_id}, attempt=attempt, max_attempts=2
-        ),
-        unit_of_work_factory(database.app),
-        SystemClock(),
-        UuidV7Factory(),
-        uploads,
-        preparer or InlinePreparer(),
-    )
 
 
 async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, owner_engine):

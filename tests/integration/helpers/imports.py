@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.clock import SystemClock
-from scaliyo.adapters.ids import UuidV7Factory
+from scaliyo.adapters.ids import UuidV7Factory, new_id
+from scaliyo.adapters.imports.row_workers import InlinePreparer
 from scaliyo.adapters.imports.upload_rows import open_file_rows
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import unit_of_work_factory
@@ -25,7 +26,9 @@ from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.application.bus import Bus, default_middleware
 from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.jobs.runner import JobRunner
+from scaliyo.application.leads import import_job
 from scaliyo.application.leads.handlers import lead_handlers
+from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.registry import build_handlers
 from scaliyo.domain.leads.csv_format import CsvFormat
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
@@ -128,3 +131,60 @@ class LocalJob:
 
     async def report_progress(self, processed: int, total: int | None = None) -> None:
         self.reported.append((processed, total))
+
+
+async def import_row(engine: AsyncEngine, import_id: str):
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT * FROM lead_imports WHERE id = :id"), {"id": UUID(import_id)}
+            )
+        ).one()
+
+
+async def owner_rows(engine: AsyncEngine, sql: str, **params) -> list[tuple]:
+    async with engine.connect() as conn:
+        return [tuple(row) for row in await conn.execute(text(sql), params)]
+
+
+def counts_of(row) -> tuple[int, ...]:
+    return (row.created, row.updated, row.duplicates, row.invalid, row.limit_reached)
+
+
+async def start_memory_import(
+    bus, context, uploads: MemoryUploads, body: bytes, *, sample: bytes | None = None, **request
+) -> str:
+    """Register ``body`` as an upload held in ``uploads`` and start its import; the import id."""
+    upload_id = new_id()
+    uploads.files[upload_id] = body
+    await bus.execute(
+        RegisterUpload(
+            upload_id=str(upload_id),
+            blob_key=f"{context.workspace_id}/upload/{upload_id}",
+            filename=None,
+            size=len(body),
+            sha256="",
+            sample=body if sample is None else sample,
+            complete=sample is None,
+        ),
+        context,
+    )
+    started = await bus.execute(
+        StartImport(request=ImportRequest(upload_id=str(upload_id), **request)), context
+    )
+    return started.import_id
+
+
+async def run_memory_import(
+    database, workspace_id, import_id: str, uploads, preparer=None, *, attempt: int = 1
+):
+    return await import_job.run_import_job(
+        LocalJob(  # type: ignore[arg-type]
+            workspace_id, {"import_id": import_id}, attempt=attempt, max_attempts=2
+        ),
+        unit_of_work_factory(database.app),
+        SystemClock(),
+        UuidV7Factory(),
+        uploads,
+        preparer or InlinePreparer(),
+    )

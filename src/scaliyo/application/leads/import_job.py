@@ -17,6 +17,12 @@ Rules:
   tag and search-term rows, the report lines, the import's progress and counts, and one
   ``LeadsImported`` event. A key taken by another transaction meanwhile (or a deadlock) rolls
   the chunk back and runs it again, resolving against what is there now;
+- two chunks are written at once (``WRITERS``), each on its own connection, and commit in file
+  order: a chunk resolves after the one before it has (so it knows which leads that one
+  matched), writes its leads while that one finishes, then waits for it to commit before
+  counting contacts and recording progress. If the one before was planned again meanwhile, or
+  the contacts do not all fit, the chunk rolls back and runs again once the one before has
+  committed, as it would have alone;
 - a file that stops being CSV part way (a quote never closed) is imported up to there; the row
   where it stops is one ``malformed_csv`` line (invalid) and the rest is not read;
 - a failure the runner will not retry (a file that cannot be read at all, the last attempt)
@@ -42,7 +48,6 @@ import msgspec
 from scaliyo.application.jobs.execution import JobContext, JobError, LeaseLost, failure_of
 from scaliyo.application.leads.errors import LeadExists
 from scaliyo.application.leads.import_ports import (
-    BrokenRow,
     ImportProblem,
     ImportRecord,
     ImportStatus,
@@ -76,6 +81,7 @@ from scaliyo.domain.usage.counters import Metric
 
 IMPORT_JOB_TYPE = "bulk_import"
 LOOKAHEAD = 3  # batches being prepared while the database works on one
+WRITERS = 2  # chunk transactions open at once
 CHUNK_ATTEMPTS = 8
 _KEY_FIELDS = {
     KeyKind.EMAIL: "email",
@@ -91,7 +97,12 @@ class ImportJobParams(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ChunkRace(Exception):
-    """Another transaction took a key (or deadlocked with) this chunk: run it again."""
+    """Another transaction took a key (or deadlocked with) this chunk, or the chunk before it was
+    planned again: run it again."""
+
+
+class _EarlierChunkFailed(Exception):
+    """The chunk before this one failed for good; this one rolls back and stops."""
 
 
 def import_result(record: ImportRecord) -> dict[str, Any]:
@@ -235,25 +246,49 @@ class _Importer:
             async with self._uow_factory(self._workspace) as uow:
                 self._touched = await uow.lead_imports.matches(self._import_id)
         await self._job.report_progress(self._resume_at, rows.total)
-        async for prepared in _prepared(rows, preparer, self._rules, self._chunk_rows):
-            candidates, counts, problems = self._in_file(prepared)
-            start = self._done
-            self._done += len(prepared)
-            if self._done <= self._resume_at:
-                continue  # committed before a crash: only the in-file index was rebuilt
-            await self._write_chunk(prepared, start, candidates, counts, problems)
-            await self._job.report_progress(self._done, max(rows.total, self._done))
-        if rows.broken is not None:  # the rest of the file is one report line
-            await self._write_broken(rows.broken)
+        writing: deque[tuple[_Chunk, asyncio.Task[None]]] = deque()
+        previous: _Chunk | None = None
+        try:
+            async for prepared in _prepared(rows, preparer, self._rules, self._chunk_rows):
+                chunk = self._chunk(prepared, previous)
+                if chunk is None:
+                    continue  # committed before a crash: only the in-file index was rebuilt
+                writing.append((chunk, asyncio.ensure_future(self._write_chunk(chunk))))
+                previous = chunk
+                while len(writing) >= WRITERS:
+                    await self._written(writing.popleft(), rows.total)
+            while writing:
+                await self._written(writing.popleft(), rows.total)
+            if rows.broken is not None:  # the rest of the file is one report line
+                problem = RowProblem(
+                    None, "malformed_csv", f"{rows.broken.message} The rest was not read."
+                )
+                broken = [PreparedRow(row=rows.broken.row, problems=(problem,))]
+                chunk = self._chunk(broken, previous)
+                if chunk is not None:
+                    await self._write_chunk(chunk)
+        except BaseException as error:
+            # chunks already being written still land (a resumed run skips them), unless the
+            # job itself is being cancelled
+            if isinstance(error, asyncio.CancelledError):
+                for _, task in writing:
+                    task.cancel()
+            await asyncio.gather(*(task for _, task in writing), return_exceptions=True)
+            raise
 
-    async def _write_broken(self, broken: BrokenRow) -> None:
-        problem = RowProblem(None, "malformed_csv", f"{broken.message} The rest was not read.")
-        prepared = [PreparedRow(row=broken.row, problems=(problem,))]
+    async def _written(self, writing: tuple[_Chunk, asyncio.Task[None]], total: int) -> None:
+        chunk, task = writing
+        await task
+        done = chunk.start + len(chunk.prepared)
+        await self._job.report_progress(done, max(total, done))
+
+    def _chunk(self, prepared: list[PreparedRow], previous: _Chunk | None) -> _Chunk | None:
         candidates, counts, problems = self._in_file(prepared)
         start = self._done
-        self._done += 1
-        if self._done > self._resume_at:
-            await self._write_chunk(prepared, start, candidates, counts, problems)
+        self._done += len(prepared)
+        if self._done <= self._resume_at:
+            return None
+        return _Chunk(prepared, start, candidates, counts, problems, previous)
 
     async def _save_total(self, total: int) -> None:
         async with self._uow_factory(self._workspace) as uow:
@@ -301,17 +336,24 @@ class _Importer:
     def _problem(self, row: PreparedRow, key: KeyKind, code: str, message: str) -> ImportProblem:
         return ImportProblem(row.row, 0, self._mapper.column_of(_KEY_FIELDS[key]), code, message)
 
-    async def _write_chunk(
-        self,
-        prepared: list[PreparedRow],
-        start: int,
-        candidates: list[PreparedRow],
-        counts: ImportCounts,
-        problems: list[ImportProblem],
-    ) -> None:
+    async def _write_chunk(self, chunk: _Chunk) -> None:
+        try:
+            await self._write_attempts(chunk)
+            chunk.committed = True
+        finally:
+            chunk.resolved.set()
+            chunk.finished.set()
+            chunk.previous = None  # what it holds can go
+
+    async def _write_attempts(self, chunk: _Chunk) -> None:
         for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            previous = chunk.previous
+            if previous is not None:
+                # a first try resolves once the chunk before has; a retry waits for its commit
+                alone = attempt > 1 or previous.replanned.is_set()
+                await (previous.finished if alone else previous.resolved).wait()
             try:
-                await self._transaction(prepared, start, candidates, counts, problems)
+                await self._transaction(chunk)
                 return
             except (ChunkRace, LeadExists):
                 if attempt == CHUNK_ATTEMPTS:
@@ -319,27 +361,39 @@ class _Importer:
             except Exception as error:
                 if _sqlstate(error) not in _RETRYABLE_SQLSTATES or attempt == CHUNK_ATTEMPTS:
                     raise
+            chunk.replanned.set()  # a chunk written behind this one must not wait for it
 
-    async def _transaction(
-        self,
-        prepared: list[PreparedRow],
-        start: int,
-        candidates: list[PreparedRow],
-        in_file: ImportCounts,
-        in_file_problems: list[ImportProblem],
-    ) -> None:
+    async def _transaction(self, chunk: _Chunk) -> None:
         now = self._clock.now()
+        previous = chunk.previous
+        if previous is not None and previous.finished.is_set():
+            if not previous.committed:
+                raise _EarlierChunkFailed()
+            previous = None
+        pending = {} if previous is None else dict(previous.touched)
         async with self._uow_factory(self._workspace) as uow:
-            record = await uow.lead_imports.get(self._import_id, for_update=True)
+            record = await uow.lead_imports.get(self._import_id)
             assert record is not None
-            if record.rows_done > start:
+            if record.rows_done > chunk.start:
                 return  # done by a run that lost its lease after committing
-            if record.rows_done < start:
-                raise JobError("The import's progress is behind this run; starting over.")
-            counts = msgspec.structs.replace(in_file)
-            problems = list(in_file_problems)
-            plan = await self._resolve(uow, candidates, counts, problems, now)
-            admitted = await _admit(uow, plan.admit, now)
+            counts = msgspec.structs.replace(chunk.counts)
+            problems = list(chunk.problems)
+            plan = await self._resolve(uow, chunk.candidates, counts, problems, now, pending)
+            chunk.touched = plan.touched
+            chunk.resolved.set()
+            if previous is None:
+                admitted = await _admit(uow, plan.admit, now)
+                new, restored = await self._write_leads(uow, plan, admitted, now)
+            else:  # write first; count contacts once the chunk before has committed
+                new, restored = await self._write_leads(uow, plan, plan.admit, now)
+                await _first(previous.finished, previous.replanned)
+                if previous.replanned.is_set():
+                    raise ChunkRace()  # planned against a plan of it that may be gone
+                if not previous.committed:
+                    raise _EarlierChunkFailed()
+                admitted = await _admit(uow, plan.admit, now)
+                if len(admitted) < len(plan.admit):
+                    raise ChunkRace()  # run again alone, admitting before writing
             for row in plan.admit[len(admitted) :]:
                 counts.limit_reached += 1
                 problems.append(
@@ -352,37 +406,50 @@ class _Importer:
                         "more leads.",
                     )
                 )
-            admitted_rows = {row.row for row in admitted}
-            new = [
-                NewLead(id=self._ids.new(), status=self._status, row=row)
-                for row in plan.new
-                if row.row in admitted_rows
-            ]
-            restored = [lead for row, lead in plan.restored if row.row in admitted_rows]
-            inserted = await uow.lead_imports.insert_new(new, source=LeadSource.CSV.value, now=now)
-            if inserted != len(new):
-                raise ChunkRace()
-            await uow.leads.save_many([*restored, *plan.updated])
+            record = await uow.lead_imports.get(self._import_id, for_update=True)
+            assert record is not None
+            if record.rows_done > chunk.start:
+                return  # as above, meanwhile
+            if record.rows_done < chunk.start:
+                raise JobError("The import's progress is behind this run; starting over.")
+            await uow.leads.save_many(plan.updated)
             counts.created += len(new) + len(restored)
             counts.updated += len(plan.updated)
             problems.sort(key=lambda p: (p.row, p.seq))
             await uow.lead_imports.add_problems(self._import_id, problems)
             await uow.lead_imports.add_matches(self._import_id, plan.touched)
-            record.rows_done = start + len(prepared)
+            record.rows_done = chunk.start + len(chunk.prepared)
             record.counts = record.counts.plus(counts)
             await uow.lead_imports.save(record)
             uow.record(
                 LeadsImported(
                     workspace_id=self._workspace,
                     aggregate_id=self._import_id,
-                    first_row=prepared[0].row,
-                    last_row=prepared[-1].row,
+                    first_row=chunk.prepared[0].row,
+                    last_row=chunk.prepared[-1].row,
                     created=(*(n.id for n in new), *(lead.id for lead in restored)),
                     updated=tuple(lead.id for lead in plan.updated),
                 )
             )
             await uow.commit()
         self._touched.update(plan.touched)
+
+    async def _write_leads(
+        self, uow: Any, plan: _Plan, admitted: list[PreparedRow], now: datetime
+    ) -> tuple[list[NewLead], list[Lead]]:
+        """The new and restored leads among ``admitted``."""
+        rows = {row.row for row in admitted}
+        new = [
+            NewLead(id=self._ids.new(), status=self._status, row=row)
+            for row in plan.new
+            if row.row in rows
+        ]
+        restored = [lead for row, lead in plan.restored if row.row in rows]
+        inserted = await uow.lead_imports.insert_new(new, source=LeadSource.CSV.value, now=now)
+        if inserted != len(new):
+            raise ChunkRace()
+        await uow.leads.save_many(restored)
+        return new, restored
 
     async def _resolve(
         self,
@@ -391,7 +458,9 @@ class _Importer:
         counts: ImportCounts,
         problems: list[ImportProblem],
         now: datetime,
+        pending: dict[UUID, int],
     ) -> _Plan:
+        """``pending``: the leads the chunk before matched, if it has not committed yet."""
         plan = _Plan()
         existing: list[Lead] = await uow.lead_imports.matching([row.keys for row in candidates])
         index = _LeadIndex(existing)
@@ -406,7 +475,9 @@ class _Importer:
             assert found.lead_id is not None
             assert found.matched_by is not None
             lead = index.by_id[found.lead_id]
-            earlier = self._touched.get(lead.id) or plan.touched.get(lead.id)
+            earlier = (
+                self._touched.get(lead.id) or pending.get(lead.id) or plan.touched.get(lead.id)
+            )
             if earlier is not None:
                 counts.duplicates += 1
                 problems.append(
@@ -476,6 +547,31 @@ class _Importer:
         return lead
 
 
+class _Chunk:
+    """A batch of rows on its way to the database, and where its transaction is."""
+
+    def __init__(
+        self,
+        prepared: list[PreparedRow],
+        start: int,
+        candidates: list[PreparedRow],
+        counts: ImportCounts,
+        problems: list[ImportProblem],
+        previous: _Chunk | None,
+    ) -> None:
+        self.prepared = prepared
+        self.start = start  # data rows before it
+        self.candidates = candidates
+        self.counts = counts  # in-file ones
+        self.problems = problems
+        self.previous = previous
+        self.touched: dict[UUID, int] = {}  # its plan's: existing lead id → row
+        self.resolved = asyncio.Event()  # planned (``touched`` is known), or given up
+        self.replanned = asyncio.Event()  # an attempt failed: its plan may change
+        self.finished = asyncio.Event()
+        self.committed = False
+
+
 class _Plan:
     def __init__(self) -> None:
         self.new: list[PreparedRow] = []
@@ -514,6 +610,15 @@ async def _admit(uow: Any, rows: list[PreparedRow], now: datetime) -> list[Prepa
         return []
     room = await uow.limits.admit_up_to(Metric.CONTACTS, len(rows), at=now)
     return rows[:room]
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _sqlstate(error: BaseException) -> str | None:

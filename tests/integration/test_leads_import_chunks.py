@@ -1,0 +1,101 @@
+"""Chunks written two at a time (``WRITERS``) end exactly as chunks written one at a time: a
+chunk reaching an existing lead that the chunk before it matched reports a duplicate of that
+row, and contacts past the limit are refused in row order, whichever chunk got there first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+
+from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
+from scaliyo.application.leads import import_job
+from scaliyo.domain.usage.counters import Metric
+from tests.integration.helpers.identity import as_user
+from tests.integration.helpers.imports import (
+    MemoryUploads,
+    counts_of,
+    csv_bytes,
+    import_bus,
+    import_row,
+    owner_rows,
+    run_memory_import,
+    start_memory_import,
+)
+from tests.integration.helpers.leads import leads_workspace
+
+REPORT = "SELECT row, code FROM lead_import_errors WHERE import_id = :i ORDER BY row, seq"
+
+
+async def _import(database, owner_engine, name: str, files: list[bytes], *, chunk_rows: int):
+    """Each file imported in turn into a new workspace; the last import's counts and report."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, name)
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=chunk_rows)
+    context = as_user(owner, workspace_id, "owner")
+    for body in files:
+        import_id = await start_memory_import(bus, context, uploads, body)
+        await run_memory_import(database, workspace_id, import_id, uploads)
+    row = await import_row(owner_engine, import_id)
+    assert row.status == "completed"
+    return counts_of(row), await owner_rows(owner_engine, REPORT, i=UUID(import_id))
+
+
+@pytest.mark.parametrize("writers", [1, 2])
+async def test_a_chunk_reaching_a_lead_the_chunk_before_matched_reports_a_duplicate(
+    database, owner_engine, monkeypatch, writers
+):
+    """One row a chunk: rows 3, 5 and 7 reach the leads rows 2, 4 and 6 (the chunks right
+    before) matched by email, by their LinkedIn URLs."""
+    monkeypatch.setattr(import_job, "WRITERS", writers)
+    people = ("ada", "bob", "cy")
+    existing = csv_bytes(
+        [["email", "linkedin"]]
+        + [[f"{p}@adjacent.example", f"https://www.linkedin.com/in/{p}"] for p in people]
+    )
+    rows = [["email", "linkedin"]]
+    for p in people:
+        rows += [
+            [f"{p}@adjacent.example", ""],
+            [f"{p}.other@adjacent.example", f"linkedin.com/in/{p}"],
+        ]
+    rows.append(["new@adjacent.example", ""])
+    counts, report = await _import(
+        database, owner_engine, f"Adjacent {writers}", [existing, csv_bytes(rows)], chunk_rows=1
+    )
+    assert counts == (1, 0, 6, 0, 0)  # created, updated, duplicates, invalid, limit_reached
+    assert report == [
+        (2, "lead_exists"),
+        (3, "duplicate"),
+        (4, "lead_exists"),
+        (5, "duplicate"),
+        (6, "lead_exists"),
+        (7, "duplicate"),
+    ]
+
+
+@pytest.mark.parametrize("writers", [1, 2])
+async def test_contacts_past_the_limit_are_refused_in_row_order(
+    database, owner_engine, monkeypatch, writers
+):
+    """Room for 5 contacts; 12 new people in chunks of 2, with a duplicate in between: rows 2-7
+    (less the duplicate) are created, every later new person is ``contact_limit_reached``."""
+    monkeypatch.setattr(import_job, "WRITERS", writers)
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, f"Limit {writers}")
+    async with SqlUnitOfWork(database.app, workspace_id) as uow:
+        await uow.limits.set_used(Metric.CONTACTS, 1000 - 5, at=datetime.now(UTC))
+        await uow.commit()
+    emails = [f"p{i}@limit.example" for i in range(12)]
+    emails.insert(3, "P1@LIMIT.example")  # row 5: a duplicate of row 3
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=2)
+    context = as_user(owner, workspace_id, "owner")
+    import_id = await start_memory_import(
+        bus, context, uploads, csv_bytes([["email"], *([e] for e in emails)])
+    )
+    await run_memory_import(database, workspace_id, import_id, uploads)
+    row = await import_row(owner_engine, import_id)
+    assert counts_of(row) == (5, 0, 1, 0, 7)
+    report = await owner_rows(owner_engine, REPORT, i=UUID(import_id))
+    assert report == [(5, "duplicate")] + [(r, "contact_limit_reached") for r in range(8, 15)]
