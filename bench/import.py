@@ -45,8 +45,10 @@ from scaliyo.adapters.logging import configure_logging
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence import migrate
 from scaliyo.adapters.persistence.database import Database
-from scaliyo.adapters.persistence.lead_import_repository import lead_copy_record
-from scaliyo.adapters.persistence.tables import leads
+from scaliyo.adapters.persistence.lead_import_repository import (
+    LEAD_COPY_COLUMNS,
+    lead_copy_record,
+)
 from scaliyo.adapters.persistence.unit_of_work import set_tenant, unit_of_work_factory
 from scaliyo.adapters.queue.lead_jobs import (
     bind_lead_jobs,
@@ -220,11 +222,12 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
         )
         await conn.execute(text("ALTER TABLE bench_copy_leads SET LOGGED"))
         raw = (await conn.get_raw_connection()).driver_connection
-        columns = [column.name for column in leads.columns]
         began = time.perf_counter()
         for start in range(0, len(prepared), COPY_BATCH):
             await raw.copy_records_to_table(
-                "bench_copy_leads", records=prepared[start : start + COPY_BATCH], columns=columns
+                "bench_copy_leads",
+                records=prepared[start : start + COPY_BATCH],
+                columns=LEAD_COPY_COLUMNS,
             )
         seconds = time.perf_counter() - began
         await conn.execute(text("DROP TABLE bench_copy_leads"))

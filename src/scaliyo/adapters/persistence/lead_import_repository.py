@@ -23,14 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from scaliyo.adapters.persistence.lead_repository import (
     LEAD_COLUMNS,
     lead_from_row,
-    profile_values,
 )
 from scaliyo.adapters.persistence.tables import (
     lead_import_errors,
     lead_import_matches,
     lead_imports,
     lead_uploads,
-    leads,
 )
 from scaliyo.application.leads.import_ports import (
     ImportProblem,
@@ -44,18 +42,53 @@ from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts
 from scaliyo.domain.leads.lead import Lead
 from scaliyo.domain.leads.tags import tag_key
 
+# The columns of a new lead's COPY record, in the order ``lead_copy_record`` builds it (every
+# column of ``leads``; a test holds the two to the same set).
+LEAD_COPY_COLUMNS = (
+    "id",
+    "workspace_id",
+    "email",
+    "first_name",
+    "last_name",
+    "title",
+    "company",
+    "company_domain",
+    "website",
+    "linkedin_url",
+    "phone",
+    "city",
+    "country",
+    "time_zone",
+    "industry",
+    "company_size",
+    "seniority",
+    "department",
+    "custom_fields",
+    "source",
+    "status",
+    "owner_id",
+    "tags",
+    "tag_keys",
+    "score",
+    "score_reasons",
+    "name_key",
+    "sort_name",
+    "search_text",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS import_leads "
     "(LIKE leads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
     "CREATE TEMP TABLE IF NOT EXISTS import_lead_tags "
     "(tag_key text, lead_id uuid, tag text) ON COMMIT DELETE ROWS",
 )
-_LEAD_COPY_COLUMNS = [column.name for column in leads.columns]
 # No ON CONFLICT (its speculative insertion checks every unique index twice): a key another
 # transaction took since the chunk was resolved is a unique violation, and the chunk runs again.
 _MOVE_LEADS = text(
-    f"INSERT INTO leads ({', '.join(_LEAD_COPY_COLUMNS)}) "
-    f"SELECT {', '.join(_LEAD_COPY_COLUMNS)} FROM import_leads"
+    f"INSERT INTO leads ({', '.join(LEAD_COPY_COLUMNS)}) "
+    f"SELECT {', '.join(LEAD_COPY_COLUMNS)} FROM import_leads"
 )
 # New leads' terms cannot conflict (new ids, distinct terms a lead): no ON CONFLICT, whose
 # speculative insertion searches the primary key twice; in key order, so that neighbouring
@@ -148,34 +181,53 @@ def _import_values(record: ImportRecord) -> dict[str, Any]:
     }
 
 
+_JSON = msgspec.json.Encoder()
+_NO_CUSTOM_FIELDS = "{}"
+
+
 def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetime) -> tuple:
-    """A new lead's ``leads`` row in column order (what ``lead_values`` makes for a ``Lead``)."""
+    """A new lead's ``leads`` row in ``LEAD_COPY_COLUMNS`` order (the values ``lead_values``
+    gives a ``Lead``; JSON columns as text). Built field by field: it runs for every imported
+    lead."""
     row = new.row
-    profile = row.profile
-    assert profile is not None
+    p = row.profile
+    assert p is not None
     assert row.keys is not None
-    values = {
-        "id": new.id,
-        "workspace_id": workspace_id,
-        **profile_values(profile),
-        "custom_fields": msgspec.json.encode(profile.custom_fields).decode(),  # COPY: JSON text
-        "source": source,
-        "status": new.status,
-        "owner_id": None,
-        "tags": list(row.tags),
-        "tag_keys": [tag_key(tag) for tag in row.tags],
-        "score": row.score,
-        "score_reasons": msgspec.json.encode(
-            [{"code": r.code, "label": r.label, "points": r.points} for r in row.reasons]
-        ).decode(),
-        "name_key": row.keys.name,
-        "sort_name": row.sort_name,
-        "search_text": row.search_text,
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-    }
-    return tuple(values[name] for name in _LEAD_COPY_COLUMNS)
+    tags = list(row.tags)
+    return (
+        new.id,
+        workspace_id,
+        p.email,
+        p.first_name,
+        p.last_name,
+        p.title,
+        p.company,
+        p.company_domain,
+        p.website,
+        p.linkedin_url,
+        p.phone,
+        p.city,
+        p.country,
+        p.time_zone,
+        p.industry,
+        None if p.company_size is None else p.company_size.value,
+        None if p.seniority is None else p.seniority.value,
+        None if p.department is None else p.department.value,
+        _JSON.encode(p.custom_fields).decode() if p.custom_fields else _NO_CUSTOM_FIELDS,
+        source,
+        new.status,
+        None,  # owner_id
+        tags,
+        [tag_key(tag) for tag in tags],
+        row.score,
+        _JSON.encode(row.reasons).decode(),  # [{"code", "label", "points"}, …]
+        row.keys.name,
+        row.sort_name,
+        row.search_text,
+        now,
+        now,
+        None,  # deleted_at
+    )
 
 
 class SqlLeadImports:
@@ -261,7 +313,7 @@ class SqlLeadImports:
         await raw.copy_records_to_table(
             "import_leads",
             records=[lead_copy_record(workspace, new, source, now) for new in many],
-            columns=_LEAD_COPY_COLUMNS,
+            columns=LEAD_COPY_COLUMNS,
         )
         inserted = (await self._connection.execute(_MOVE_LEADS)).rowcount
         terms = [term for new in many for term in new.row.terms]

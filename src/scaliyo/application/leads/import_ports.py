@@ -62,7 +62,7 @@ class ImportRecord(msgspec.Struct, kw_only=True):
     finished_at: datetime | None = None
 
 
-class ImportProblem(msgspec.Struct, frozen=True, array_like=True):
+class ImportProblem(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One line of an import's error report."""
 
     row: int
@@ -72,7 +72,7 @@ class ImportProblem(msgspec.Struct, frozen=True, array_like=True):
     message: str
 
 
-class NewLead(msgspec.Struct, frozen=True, kw_only=True):
+class NewLead(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     id: UUID
     status: UUID
     row: PreparedRow

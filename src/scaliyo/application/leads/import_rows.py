@@ -34,13 +34,13 @@ class RowRules(msgspec.Struct, frozen=True, kw_only=True):
     now: datetime
 
 
-class RowProblem(msgspec.Struct, frozen=True, array_like=True):
+class RowProblem(msgspec.Struct, frozen=True, array_like=True, gc=False):
     column: str | None
     code: str
     message: str
 
 
-class PreparedRow(msgspec.Struct, frozen=True, array_like=True):
+class PreparedRow(msgspec.Struct, frozen=True, array_like=True, gc=False):
     row: int  # the record's number in the file, the header being row 1
     profile: LeadProfile | None = None
     problems: tuple[RowProblem, ...] = ()

@@ -39,7 +39,7 @@ class KeyKind(StrEnum):
 STRONG_KEYS = (KeyKind.EMAIL, KeyKind.LINKEDIN)
 
 
-class DedupKeys(msgspec.Struct, frozen=True, kw_only=True):
+class DedupKeys(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     email: str | None = None
     linkedin: str | None = None
     name: str | None = None
@@ -79,7 +79,7 @@ def dedup_keys(profile: LeadProfile) -> DedupKeys:
     )
 
 
-class KnownLead(msgspec.Struct, frozen=True, kw_only=True):
+class KnownLead(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A lead (or an earlier row of a file) that shares at least one key with the candidate."""
 
     lead_id: UUID
@@ -97,7 +97,7 @@ class KeyConflict(msgspec.Struct, frozen=True, kw_only=True):
     lead_id: UUID
 
 
-class Resolution(msgspec.Struct, frozen=True, kw_only=True):
+class Resolution(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     outcome: Outcome
     lead_id: UUID | None = None
     matched_by: KeyKind | None = None
@@ -162,21 +162,24 @@ def resolve(candidate: DedupKeys, known: Iterable[KnownLead]) -> Resolution:
 
 class DedupIndex:
     """An in-memory index of keys, for deduplicating rows within one file: ``resolve`` against
-    the rows added so far, then ``add`` the row (the first occurrence of a key keeps it)."""
+    the rows added so far, then ``add`` the row (the first occurrence of a key keeps it).
+
+    It may hold a million rows: keyed by plain strings, holding structs the garbage collector
+    does not track, so that collections do not walk it."""
 
     def __init__(self) -> None:
-        self._strong: dict[tuple[KeyKind, str], KnownLead] = {}
-        self._names: dict[str, list[KnownLead]] = {}
+        self._emails: dict[str, KnownLead] = {}
+        self._links: dict[str, KnownLead] = {}
+        self._names: dict[str, KnownLead | list[KnownLead]] = {}  # a list once a name repeats
 
     def known(self, keys: DedupKeys) -> list[KnownLead]:
         found: dict[UUID, KnownLead] = {}
-        for kind in STRONG_KEYS:
-            value = keys.get(kind)
-            if value is not None and (kind, value) in self._strong:
-                lead = self._strong[kind, value]
-                found[lead.lead_id] = lead
-        if keys.name is not None:
-            for lead in self._names.get(keys.name, ()):
+        if keys.email is not None and (lead := self._emails.get(keys.email)) is not None:
+            found[lead.lead_id] = lead
+        if keys.linkedin is not None and (lead := self._links.get(keys.linkedin)) is not None:
+            found[lead.lead_id] = lead
+        if keys.name is not None and (named := self._names.get(keys.name)) is not None:
+            for lead in named if isinstance(named, list) else (named,):
                 found[lead.lead_id] = lead
         return list(found.values())
 
@@ -184,9 +187,16 @@ class DedupIndex:
         return resolve(keys, self.known(keys))
 
     def add(self, lead: KnownLead) -> None:
-        for kind in STRONG_KEYS:
-            value = lead.keys.get(kind)
-            if value is not None:
-                self._strong.setdefault((kind, value), lead)
-        if lead.keys.name is not None:
-            self._names.setdefault(lead.keys.name, []).append(lead)
+        keys = lead.keys
+        if keys.email is not None:
+            self._emails.setdefault(keys.email, lead)
+        if keys.linkedin is not None:
+            self._links.setdefault(keys.linkedin, lead)
+        if keys.name is not None:
+            named = self._names.get(keys.name)
+            if named is None:
+                self._names[keys.name] = lead
+            elif isinstance(named, list):
+                named.append(lead)
+            else:
+                self._names[keys.name] = [named, lead]

@@ -97,7 +97,7 @@ _TEXT_LIMITS: dict[str, int] = {
 }
 
 
-class LeadProfile(msgspec.Struct, frozen=True, kw_only=True):
+class LeadProfile(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Normalised contact data. Only ``normalise_lead`` (or a decoder of stored, normalised
     data) should make one; the invariants below are the cheap ones."""
 

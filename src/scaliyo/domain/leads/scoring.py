@@ -102,7 +102,7 @@ class EngagementEvent(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("engagement times are time-zone aware")
 
 
-class ScoreReason(msgspec.Struct, frozen=True, kw_only=True):
+class ScoreReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     code: str
     label: str
     points: int

@@ -1,0 +1,76 @@
+"""An imported lead's COPY record holds what the repository writes for the same lead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scaliyo.adapters.persistence.lead_import_repository import LEAD_COPY_COLUMNS, lead_copy_record
+from scaliyo.adapters.persistence.lead_repository import lead_values
+from scaliyo.adapters.persistence.tables import leads
+from scaliyo.application.leads.import_ports import NewLead
+from scaliyo.application.leads.import_rows import RowRules, prepare_rows
+from scaliyo.domain.leads.attributes import LeadSource
+from scaliyo.domain.leads.column_mapping import propose_mapping
+from scaliyo.domain.leads.custom_fields import NO_CUSTOM_FIELDS
+from scaliyo.domain.leads.icp import default_icp
+from scaliyo.domain.leads.lead import Lead, LeadId
+from scaliyo.domain.shared.ids import WorkspaceId
+
+HEADER = ["First Name", "Last Name", "Email", "Company", "Website", "Title", "Seniority",
+          "# Employees", "Person Linkedin Url", "Country"]  # fmt: skip
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+WORKSPACE, STATUS = UUID(int=1), UUID(int=2)
+
+_cells = st.tuples(
+    st.sampled_from(["Ada", "Zoë", ""]),
+    st.sampled_from(["Lovelace", "Müller", ""]),
+    st.sampled_from(["ada@acme.example", " GRACE@Acme.example ", ""]),
+    st.sampled_from(["Acme", ""]),
+    st.sampled_from(["acme.example", ""]),
+    st.sampled_from(["CTO", "VP Sales", ""]),
+    st.sampled_from(["vp", "c_suite", ""]),
+    st.sampled_from(["35", "12000", ""]),
+    st.sampled_from(["https://www.linkedin.com/in/ada", ""]),
+    st.sampled_from(["Germany", "US", ""]),
+)
+
+
+def test_the_copy_columns_are_the_leads_columns():
+    assert sorted(LEAD_COPY_COLUMNS) == sorted(column.name for column in leads.columns)
+
+
+@given(cells=_cells, tags=st.sampled_from([(), ("vip",), ("Q4 list", "vip")]))
+def test_a_copy_record_holds_the_values_of_the_same_lead(cells, tags):
+    rules = RowRules(
+        choices=tuple(propose_mapping(HEADER, [list(cells)], NO_CUSTOM_FIELDS)),
+        fields=NO_CUSTOM_FIELDS,
+        icp=default_icp(),
+        tags=tags,
+        now=NOW,
+    )
+    [row] = prepare_rows(rules, [(2, list(cells))])
+    if row.profile is None:
+        return
+    new = NewLead(id=UUID(int=3), status=STATUS, row=row)
+    record = dict(zip(LEAD_COPY_COLUMNS, lead_copy_record(WORKSPACE, new, "csv", NOW), strict=True))
+    lead = Lead(
+        id=LeadId(new.id),
+        workspace_id=WorkspaceId(WORKSPACE),
+        profile=row.profile,
+        source=LeadSource.CSV,
+        status=STATUS,
+        tags=row.tags,
+        score=row.score,
+        score_reasons=row.reasons,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    expected = lead_values(lead)
+    for column in ("custom_fields", "score_reasons"):  # JSON text for COPY
+        assert msgspec.json.decode(record.pop(column)) == expected.pop(column)
+    assert record == expected
