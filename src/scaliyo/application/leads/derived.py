@@ -43,7 +43,12 @@ def search_terms(profile: LeadProfile) -> list[str]:
     """The words a lead is found by, leaving out those that start another of its words (a query
     word that starts ``company`` starts ``company123`` too): the same leads match, with fewer
     rows to write. Sorted."""
-    return prefix_free(words(search_text(profile)))
+    return terms_of(search_text(profile))
+
+
+def terms_of(text: str) -> list[str]:
+    """``search_terms`` of the lead whose ``search_text`` is ``text``."""
+    return prefix_free(words(text))
 
 
 def prefix_free(found: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import msgspec
 
-from scaliyo.application.leads.derived import search_terms, search_text, sort_name
+from scaliyo.application.leads.derived import search_text, sort_name, terms_of
 from scaliyo.domain.leads.column_mapping import ColumnChoice, Mapper
 from scaliyo.domain.leads.custom_fields import CustomFieldSet
 from scaliyo.domain.leads.dedup import DedupKeys, dedup_keys
@@ -87,13 +87,14 @@ def prepare_row(rules: RowRules, mapper: Mapper, row: int, record: list[str]) ->
         reasons=result.reasons,
         sort_name=sort_name(profile),
         search_text=text,
-        terms=tuple(search_terms(profile)),
+        terms=tuple(terms_of(text)),
     )
 
 
 def derive(row: PreparedRow, profile: LeadProfile, rules: RowRules) -> PreparedRow:
     """``row`` with another profile (a merge into an existing lead) and what derives from it."""
     result = score(profile, rules.icp, (), rules.now)
+    text = search_text(profile)
     return msgspec.structs.replace(
         row,
         profile=profile,
@@ -101,8 +102,8 @@ def derive(row: PreparedRow, profile: LeadProfile, rules: RowRules) -> PreparedR
         score=result.score,
         reasons=result.reasons,
         sort_name=sort_name(profile),
-        search_text=search_text(profile),
-        terms=tuple(search_terms(profile)),
+        search_text=text,
+        terms=tuple(terms_of(text)),
     )
 
 

@@ -161,6 +161,11 @@ def apportion(total: int, parts: Sequence[int]) -> list[int]:
     points, then the rest go one each to the largest remainders (earlier part on a tie).
     ``total`` must lie between the sum of whole points and that plus the parts with a
     remainder, which holds when it is the rounded sum."""
+    if len(parts) < 2:  # nothing to share out (most sections of a lead without engagement)
+        low, high = (parts[0] // MILLI, -(-parts[0] // MILLI)) if parts else (0, 0)
+        if not low <= total <= high:
+            raise ValueError("the total does not round the parts")
+        return [total] if parts else []
     shares = [milli // MILLI for milli in parts]
     rest = total - sum(shares)
     order = sorted(range(len(parts)), key=lambda i: (-(parts[i] % MILLI), i))
@@ -364,9 +369,15 @@ def _present(lead: LeadProfile) -> dict[str, bool]:
 
 def _completeness(lead: LeadProfile) -> list[_Part]:
     present = _present(lead)
-    points = sum(weight for key, _, weight in COMPLETENESS_WEIGHTS if present[key])
-    missing = [noun for key, noun, _ in COMPLETENESS_WEIGHTS if not present[key]]
+    points, label = _completeness_of(tuple(present[key] for key, _, _ in COMPLETENESS_WEIGHTS))
+    return [_Part("completeness", label, points * MILLI)]
+
+
+@lru_cache(maxsize=1024)  # one entry per combination of present fields, at most 2**9
+def _completeness_of(present: tuple[bool, ...]) -> tuple[int, str]:
+    points = sum(w for (_, _, w), here in zip(COMPLETENESS_WEIGHTS, present, strict=True) if here)
+    missing = [n for (_, n, _), here in zip(COMPLETENESS_WEIGHTS, present, strict=True) if not here]
     label = f"Profile {points}/{COMPLETENESS_MAX} complete"
     if missing:
         label += ": missing " + ", ".join(missing)
-    return [_Part("completeness", label, points * MILLI)]
+    return points, label
