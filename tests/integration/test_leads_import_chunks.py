@@ -1,15 +1,18 @@
 """Chunks written two at a time (``WRITERS``) end exactly as chunks written one at a time: a
 chunk reaching an existing lead that the chunk before it matched reports a duplicate of that
-row, and contacts past the limit are refused in row order, whichever chunk got there first."""
+row, and contacts past the limit are refused in row order, whichever chunk got there first;
+and a chunk's lookups stay index probes."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
 
-from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
+from scaliyo.adapters.persistence import lead_import_repository
+from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, set_tenant
 from scaliyo.application.leads import import_job
 from scaliyo.domain.usage.counters import Metric
 from tests.integration.helpers.identity import as_user
@@ -99,3 +102,46 @@ async def test_contacts_past_the_limit_are_refused_in_row_order(
     assert counts_of(row) == (5, 0, 1, 0, 7)
     report = await owner_rows(owner_engine, REPORT, i=UUID(import_id))
     assert report == [(5, "duplicate")] + [(r, "contact_limit_reached") for r in range(8, 15)]
+
+
+async def test_matching_a_chunk_probes_an_index_per_key_whatever_the_statistics(
+    database, owner_engine
+):
+    """The chunk's lookups stay index probes (and the locks go through the primary key) even
+    when the planner believes the workspace is tiny, as it does right after a bulk load; a
+    hash join there walks every lead of the workspace for every chunk."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Matching plan")
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=1000)
+    context = as_user(owner, workspace_id, "owner")
+    body = csv_bytes([["email"], *([f"p{i}@plan.example"] for i in range(3000))])
+    import_id = await start_memory_import(bus, context, uploads, body)
+    await run_memory_import(database, workspace_id, import_id, uploads)
+    keys = sorted(f"q{i}@plan.example" for i in range(1000))
+    statement = lead_import_repository._MATCHING.text
+    for name, position in ((":ws", "$1"), (":emails", "$2"), (":links", "$3"), (":names", "$4")):
+        statement = statement.replace(name, position)
+    async with database.app.connect() as conn, conn.begin():
+        await set_tenant(conn, workspace_id)
+        raw = (await conn.get_raw_connection()).driver_connection
+        plan = await raw.fetchval(
+            f"EXPLAIN (FORMAT JSON) {statement}", workspace_id, keys, keys[:700], keys
+        )
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", ()):
+            yield from nodes(child)
+
+    plan = json.loads(plan) if isinstance(plan, str) else plan  # decoded by the connection's codec
+    on_leads = [n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "leads"]
+    assert len(on_leads) == 4
+    assert {n["Node Type"] for n in on_leads} == {"Index Scan"}
+    assert sorted(n["Index Name"] for n in on_leads) == sorted(
+        [
+            "ux_leads_workspace_id_email",
+            "ux_leads_workspace_id_linkedin_url",
+            "ix_leads_workspace_id_name_key",
+            "pk_leads",
+        ]
+    )

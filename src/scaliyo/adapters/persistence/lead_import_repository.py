@@ -104,24 +104,28 @@ _MOVE_TAGS = text(
 _COUNT_FIELDS = ImportCounts.__struct_fields__
 _MATCHING = text(
     f"""
-    SELECT {", ".join(column.name for column in LEAD_COLUMNS)} FROM leads
-    WHERE workspace_id = :ws AND id = ANY(ARRAY(
+    SELECT lead.* FROM (
         SELECT m.id FROM unnest(CAST(:emails AS text[])) AS k(v)
         CROSS JOIN LATERAL (SELECT id FROM leads
-                            WHERE workspace_id = :ws AND email IS NOT NULL AND email = k.v) AS m
+                            WHERE workspace_id = :ws AND email IS NOT NULL AND email = k.v
+                            OFFSET 0) AS m
         UNION
         SELECT m.id FROM unnest(CAST(:links AS text[])) AS k(v)
         CROSS JOIN LATERAL (SELECT id FROM leads
                             WHERE workspace_id = :ws AND linkedin_url IS NOT NULL
-                              AND linkedin_url = k.v) AS m
+                              AND linkedin_url = k.v
+                            OFFSET 0) AS m
         UNION
         SELECT m.id FROM unnest(CAST(:names AS text[])) AS k(v)
         CROSS JOIN LATERAL (SELECT id FROM leads
                             WHERE workspace_id = :ws AND name_key IS NOT NULL
-                              AND name_key = k.v) AS m
-    ))
-    ORDER BY id
-    FOR UPDATE
+                              AND name_key = k.v
+                            OFFSET 0) AS m
+        ORDER BY id
+    ) AS found
+    CROSS JOIN LATERAL (SELECT {", ".join(column.name for column in LEAD_COLUMNS)} FROM leads
+                        WHERE leads.id = found.id AND workspace_id = :ws
+                        FOR UPDATE) AS lead
     """
 )
 
@@ -290,8 +294,11 @@ class SqlLeadImports:
         )
 
     async def matching(self, keys: Sequence[DedupKeys]) -> list[Lead]:
-        """One index probe per key (a LATERAL lookup each: with thousands of keys the planner
-        would otherwise walk the whole workspace), then the leads locked by primary key."""
+        """One index probe per key, then the leads found, locked one by one in id order through
+        the primary key. Every lookup is a fenced LATERAL subquery (``OFFSET 0``, ``FOR
+        UPDATE``), so that the planner cannot turn the probes into a hash join over the whole
+        workspace, which it picks while the statistics still describe the workspace before a
+        bulk load (500 keys against 100k fresh leads: 143 ms a chunk instead of 2)."""
         emails = sorted({k.email for k in keys if k.email is not None})
         links = sorted({k.linkedin for k in keys if k.linkedin is not None})
         names = sorted({k.name for k in keys if k.name is not None})
