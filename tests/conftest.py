@@ -1,4 +1,5 @@
-"""Session-wide servers: a real PostgreSQL and a real NATS JetStream.
+"""Session-wide servers: a real PostgreSQL and a real NATS JetStream (and a connection to it per
+test, ``nc``).
 
 By default both are embedded (started once per test session under /tmp and removed after);
 ``TEST_DATABASE_URL`` (a role that may create roles and databases) and ``TEST_NATS_URL`` point
@@ -14,10 +15,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from scaliyo.adapters.messaging.connection import connect_nats
+from scaliyo.adapters.messaging.streams import ensure_streams
 from scaliyo.adapters.persistence import migrate
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.settings import Settings, async_url
@@ -81,6 +85,15 @@ async def owner_engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(migrated_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    """A NATS connection with the JetStream streams in place."""
+    client = await connect_nats(nats_url, name="tests")
+    await ensure_streams(client.jetstream())
+    yield client
+    await client.close()
 
 
 @pytest.fixture(scope="session")

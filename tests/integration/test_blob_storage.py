@@ -11,7 +11,6 @@ from nats.aio.client import Client
 
 from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.ids import new_id
-from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.application.shared.blobs import (
     BlobNotFound,
     BlobTooLarge,
@@ -20,13 +19,6 @@ from scaliyo.application.shared.blobs import (
 )
 
 BUCKET = "scaliyo-blobs-test"
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await connect_nats(nats_url, name="test-blobs")
-    yield client
-    await client.close()
 
 
 @pytest.fixture

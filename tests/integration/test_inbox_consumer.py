@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,14 +12,13 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.messaging.consumer import (
     Consumer,
     ConsumerRegistry,
     Outcome,
     process_message,
 )
-from scaliyo.adapters.messaging.streams import EVENTS_STREAM, ensure_streams
+from scaliyo.adapters.messaging.streams import EVENTS_STREAM
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.outbox_writer import event_subject
 from scaliyo.adapters.persistence.tables import inbox
@@ -36,14 +34,6 @@ from tests.integration.helpers.events import (
     unique_type,
     wait_until,
 )
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await connect_nats(nats_url, name="test-inbox")
-    await ensure_streams(client.jetstream())
-    yield client
-    await client.close()
 
 
 @pytest.fixture

@@ -10,9 +10,7 @@ from uuid import UUID
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
-from nats.aio.client import Client
 
-from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
 from tests.integration.helpers.imports import (
@@ -30,13 +28,6 @@ async def client(settings) -> AsyncIterator[AsyncTestClient]:
     tight = msgspec.structs.replace(settings, import_max_bytes=64 * 1024)
     async with AsyncTestClient(app=create_app(SettingsProvider(tight))) as client:
         yield client
-
-
-@pytest.fixture
-async def nc(nats_url) -> AsyncIterator[Client]:
-    client = await connect_nats(nats_url, name="import-tests")
-    yield client
-    await client.close()
 
 
 LONG = "x" * 10_000

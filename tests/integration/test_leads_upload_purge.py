@@ -18,7 +18,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
-from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.queue.lead_schedules import UploadPurge, purge_expired_uploads
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
@@ -40,13 +39,6 @@ BODY = csv_bytes(
 async def client(settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(app=create_app(SettingsProvider(settings))) as client:
         yield client
-
-
-@pytest.fixture
-async def nc(nats_url) -> AsyncIterator[Client]:
-    client = await connect_nats(nats_url, name="upload-purge-tests")
-    yield client
-    await client.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import signal
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,14 +54,6 @@ from tests.integration.helpers.events import (
 )
 
 RELAY_PROCESS = Path(__file__).parent / "helpers" / "relay_process.py"
-
-
-@pytest.fixture
-async def nc(nats_url: str) -> AsyncIterator[Client]:
-    client = await connect_nats(nats_url, name="test-relay")
-    await ensure_streams(client.jetstream())
-    yield client
-    await client.close()
 
 
 @pytest.fixture
