@@ -23,6 +23,7 @@ from scaliyo.adapters.imports.row_workers import InlinePreparer
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from scaliyo.adapters.queue import lead_jobs
 from scaliyo.application.jobs.execution import INTERNAL_ERROR
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.leads.import_job import run_import_job
@@ -425,3 +426,34 @@ async def test_a_file_that_stops_parsing_imports_what_comes_before(database, own
         sql = "SELECT count(*) FROM leads WHERE workspace_id = :ws"
         results.append(await count_rows(owner_engine, sql, ws=workspace_id))
     assert results == [20, 20]
+
+
+async def test_an_import_that_wrote_many_leads_has_the_lead_tables_vacuumed_and_analyzed(
+    database, owner_engine, nats_url, monkeypatch
+):
+    """So that the workspace's next lists are planned for its new size and its searches probe
+    terms index-only. Below the threshold nothing is done (autovacuum's own runs are counted
+    apart)."""
+    monkeypatch.setattr(lead_jobs, "VACUUM_AFTER_ROWS", 20)
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import analyze")
+    analyses = (
+        "SELECT sum(analyze_count + vacuum_count) FROM pg_stat_user_tables"
+        " WHERE relname IN ('leads', 'lead_search_terms', 'lead_tags')"
+    )
+    nc = await connect_nats(nats_url, name="import-analyze-test")
+    try:
+        before = await count_rows(owner_engine, analyses)
+        for rows, prefix in ((10, "few"), (30, "many")):
+            body = csv_bytes([["email"], *([f"{prefix}{i}@analyze.example"] for i in range(rows))])
+            _, job = await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
+            assert (await run_queued_import(database, nc, workspace_id, job)).ack
+            if prefix == "few":
+                assert await count_rows(owner_engine, analyses) == before
+    finally:
+        await nc.close()
+
+    async def analyzed() -> int | None:
+        after = await count_rows(owner_engine, analyses)
+        return after if after == before + 6 else None
+
+    await eventually(analyzed, within=5)

@@ -3,7 +3,8 @@ and ``bulk_import`` (CSV imports).
 
 Importing this module registers the job types; the worker process binds them to its database
 and blob storage at start (``bind_lead_jobs``), as job functions get nothing but their
-``JobContext``. Every chunk runs in a tenant-scoped transaction as ``scaliyo_app``.
+``JobContext``. Every chunk runs in a tenant-scoped transaction as ``scaliyo_app``; an import
+that wrote many leads then has the lead tables vacuumed and analyzed (as ``scaliyo_system``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from scaliyo.adapters.ids import UuidV7Factory
 from scaliyo.adapters.imports.row_workers import InlinePreparer, ProcessPoolPreparer
 from scaliyo.adapters.imports.upload_rows import BlobUploadReader
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.table_statistics import VACUUM_AFTER_ROWS, vacuum_lead_tables
 from scaliyo.adapters.persistence.unit_of_work import unit_of_work_factory
 from scaliyo.application.jobs.execution import JobContext, JobError
 from scaliyo.application.jobs.job_types import job_types
@@ -81,7 +83,7 @@ async def bulk_import(job: JobContext) -> dict[str, Any]:
     blobs = _bound.get("blobs")
     if blobs is None:
         raise JobError("This worker was started without blob storage for imports.")
-    return await run_import_job(
+    result = await run_import_job(
         job,
         unit_of_work_factory(database.app),
         SystemClock(),
@@ -89,3 +91,6 @@ async def bulk_import(job: JobContext) -> dict[str, Any]:
         BlobUploadReader(blobs),
         _bound.get("preparer") or InlinePreparer(),
     )
+    if result.get("created", 0) + result.get("updated", 0) >= VACUUM_AFTER_ROWS:
+        await vacuum_lead_tables(database)  # the workspace's next lists and searches are fast
+    return result
