@@ -102,29 +102,31 @@ _MOVE_TAGS = text(
     "SELECT :workspace, tag_key, lead_id, tag FROM import_lead_tags ON CONFLICT DO NOTHING"
 )
 _COUNT_FIELDS = ImportCounts.__struct_fields__
+# The workspace as a value unknown when planning (see ``SqlLeadImports.matching``).
+_WS = "(SELECT CAST(:ws AS uuid))"
 _MATCHING = text(
     f"""
     SELECT lead.* FROM (
         SELECT m.id FROM unnest(CAST(:emails AS text[])) AS k(v)
         CROSS JOIN LATERAL (SELECT id FROM leads
-                            WHERE workspace_id = :ws AND email IS NOT NULL AND email = k.v
+                            WHERE workspace_id = {_WS} AND email IS NOT NULL AND email = k.v
                             OFFSET 0) AS m
         UNION
         SELECT m.id FROM unnest(CAST(:links AS text[])) AS k(v)
         CROSS JOIN LATERAL (SELECT id FROM leads
-                            WHERE workspace_id = :ws AND linkedin_url IS NOT NULL
+                            WHERE workspace_id = {_WS} AND linkedin_url IS NOT NULL
                               AND linkedin_url = k.v
                             OFFSET 0) AS m
         UNION
         SELECT m.id FROM unnest(CAST(:names AS text[])) AS k(v)
         CROSS JOIN LATERAL (SELECT id FROM leads
-                            WHERE workspace_id = :ws AND name_key IS NOT NULL
+                            WHERE workspace_id = {_WS} AND name_key IS NOT NULL
                               AND name_key = k.v
                             OFFSET 0) AS m
         ORDER BY id
     ) AS found
     CROSS JOIN LATERAL (SELECT {", ".join(column.name for column in LEAD_COLUMNS)} FROM leads
-                        WHERE leads.id = found.id AND workspace_id = :ws
+                        WHERE leads.id = found.id AND workspace_id = {_WS}
                         FOR UPDATE) AS lead
     """
 )
@@ -295,10 +297,15 @@ class SqlLeadImports:
 
     async def matching(self, keys: Sequence[DedupKeys]) -> list[Lead]:
         """One index probe per key, then the leads found, locked one by one in id order through
-        the primary key. Every lookup is a fenced LATERAL subquery (``OFFSET 0``, ``FOR
-        UPDATE``), so that the planner cannot turn the probes into a hash join over the whole
-        workspace, which it picks while the statistics still describe the workspace before a
-        bulk load (500 keys against 100k fresh leads: 143 ms a chunk instead of 2)."""
+        the primary key, whatever the statistics say of the workspace:
+        - every lookup is a fenced LATERAL subquery (``OFFSET 0``, ``FOR UPDATE``), so the
+          planner cannot turn the probes into a hash join over the whole workspace, which it
+          picks while the statistics still describe the workspace before a bulk load (500 keys
+          against 100k fresh leads: 143 ms a chunk instead of 2);
+        - the workspace is compared with a sub-select, a value unknown when planning, so its
+          rows are estimated as any workspace's; a workspace the statistics do not know is
+          otherwise estimated at a row or two, and a probe may then walk its part of another
+          index (``status, created_at``) instead of the key's."""
         emails = sorted({k.email for k in keys if k.email is not None})
         links = sorted({k.linkedin for k in keys if k.linkedin is not None})
         names = sorted({k.name for k in keys if k.name is not None})
