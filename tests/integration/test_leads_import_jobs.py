@@ -17,21 +17,18 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
-from scaliyo.adapters.clock import SystemClock
-from scaliyo.adapters.ids import UuidV7Factory, new_id
+from scaliyo.adapters.ids import new_id
 from scaliyo.adapters.imports.row_workers import InlinePreparer
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
-from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork, unit_of_work_factory
+from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.adapters.queue import lead_jobs
 from scaliyo.application.jobs.execution import INTERNAL_ERROR
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
-from scaliyo.application.leads.import_job import run_import_job
 from scaliyo.domain.jobs.job import Queue
 from scaliyo.domain.usage.counters import Metric
 from tests.integration.helpers.identity import as_user
 from tests.integration.helpers.imports import (
-    LocalJob,
     MemoryUploads,
     counts_of,
     csv_bytes,
@@ -290,15 +287,7 @@ async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothi
         started = await bus.execute(
             StartImport(request=ImportRequest(upload_id=str(upload_id))), context
         )
-        job = LocalJob(workspace_id, {"import_id": started.import_id})
-        result = await run_import_job(
-            job,  # type: ignore[arg-type]
-            unit_of_work_factory(database.app),
-            SystemClock(),
-            UuidV7Factory(),
-            uploads,
-            InlinePreparer(),
-        )
+        result = await run_memory_import(database, workspace_id, started.import_id, uploads)
         counted = [
             result[name]
             for name in ("created", "updated", "duplicates", "invalid", "limit_reached")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scaliyo.adapters.persistence.lead_repository import (
     LEAD_COLUMNS,
+    PROFILE_COLUMNS,
     lead_from_row,
 )
 from scaliyo.adapters.persistence.tables import (
@@ -47,19 +49,7 @@ from scaliyo.domain.leads.tags import tag_key
 LEAD_COPY_COLUMNS = (
     "id",
     "workspace_id",
-    "email",
-    "first_name",
-    "last_name",
-    "title",
-    "company",
-    "company_domain",
-    "website",
-    "linkedin_url",
-    "phone",
-    "city",
-    "country",
-    "time_zone",
-    "industry",
+    *PROFILE_COLUMNS,
     "company_size",
     "seniority",
     "department",
@@ -188,6 +178,7 @@ def _import_values(record: ImportRecord) -> dict[str, Any]:
 
 
 _JSON = msgspec.json.Encoder()
+_profile_values = attrgetter(*PROFILE_COLUMNS)  # a tuple of the plain text columns
 _NO_CUSTOM_FIELDS = "{}"
 
 
@@ -203,19 +194,7 @@ def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetim
     return (
         new.id,
         workspace_id,
-        p.email,
-        p.first_name,
-        p.last_name,
-        p.title,
-        p.company,
-        p.company_domain,
-        p.website,
-        p.linkedin_url,
-        p.phone,
-        p.city,
-        p.country,
-        p.time_zone,
-        p.industry,
+        *_profile_values(p),
         None if p.company_size is None else p.company_size.value,
         None if p.seniority is None else p.seniority.value,
         None if p.department is None else p.department.value,
