@@ -446,3 +446,25 @@ async def test_an_import_that_wrote_many_leads_has_the_lead_tables_vacuumed_and_
         return after if after == before + 6 else None
 
     await eventually(analyzed, within=5)
+
+
+async def test_a_failed_vacuum_after_an_import_does_not_fail_its_job(
+    database, owner_engine, nats_url, monkeypatch
+):
+    """The import is done either way: the failure is logged and the job succeeds."""
+
+    async def failing_vacuum(_database):
+        raise RuntimeError("vacuum could not run")
+
+    monkeypatch.setattr(lead_jobs, "VACUUM_AFTER_ROWS", 5)
+    monkeypatch.setattr(lead_jobs, "vacuum_lead_tables", failing_vacuum)
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import no vacuum")
+    body = csv_bytes([["email"], *([f"v{i}@novacuum.example"] for i in range(8))])
+    nc = await connect_nats(nats_url, name="import-no-vacuum-test")
+    try:
+        import_id, job = await queue_import(database, nc, workspace_id, owner, body, chunk_rows=7)
+        assert (await run_queued_import(database, nc, workspace_id, job)).ack
+    finally:
+        await nc.close()
+    row = await import_row(owner_engine, import_id)
+    assert (row.status, row.created) == ("completed", 8)

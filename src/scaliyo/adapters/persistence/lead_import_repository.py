@@ -17,8 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Text, any_, cast, insert, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scaliyo.adapters.persistence.lead_repository import (
@@ -375,7 +374,3 @@ class SqlLeadImports:
             ImportProblem(row.row, row.seq, row.column, row.code, row.message)
             for row in await self._connection.execute(query)
         ]
-
-
-def _any(values: list[str]) -> Any:
-    return any_(cast(values, ARRAY(Text)))
