@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -154,6 +155,35 @@ def test_completeness_names_what_is_missing():
     reason = next(r for r in score(lead, ICP, [], NOW).reasons if r.code == "completeness")
     assert reason.points == 6  # email 3; the domain it implies: company 2, website/domain 1
     assert "missing phone, LinkedIn URL, title" in reason.label
+
+
+@pytest.mark.parametrize(
+    ("cleared", "missing", "weight"),
+    [
+        ({"email": None}, "email", 3),
+        ({"phone": None}, "phone", 2),
+        ({"linkedin_url": None}, "LinkedIn URL", 2),
+        ({"title": None, "seniority": None, "department": None}, "title", 2),
+        (
+            {"company": None, "company_domain": None, "website": None, "email": "j@gmail.com"},
+            "company and website",
+            3,
+        ),
+        ({"last_name": None}, "full name", 1),
+        ({"website": None, "company_domain": None, "email": "j@gmail.com"}, "website", 1),
+        ({"country": None, "city": None}, "location", 1),
+        ({"industry": None}, "industry", 1),
+    ],
+)
+def test_completeness_takes_off_each_missing_field_by_its_weight(cleared, missing, weight):
+    lead = normalise_lead(msgspec.structs.replace(PERFECT.to_input(), **cleared))
+    reason = next(r for r in score(lead, ICP, [], NOW).reasons if r.code == "completeness")
+    assert reason.points == COMPLETENESS_MAX - weight
+    names = missing.split(" and ")
+    assert reason.label == (
+        f"Profile {COMPLETENESS_MAX - weight}/{COMPLETENESS_MAX} complete: "
+        f"missing {', '.join(names)}"
+    )
 
 
 def test_scores_need_aware_times():

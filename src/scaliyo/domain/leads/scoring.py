@@ -143,15 +143,30 @@ def score(
 ) -> LeadScore:
     if now.tzinfo is None:
         raise ValueError("now is time-zone aware")
-    sections = [_fit(lead, icp), _engagement(engagement, now), _completeness(lead)]
-    totals = [sum(part.milli for part in section) for section in sections]
+    sections = (_fit(lead, icp), _engagement(engagement, now), _completeness(lead))
+    return _assembled(
+        tuple(
+            tuple((part.code, part.label, part.milli) for part in section) for section in sections
+        )
+    )
+
+
+_Section = tuple[tuple[str, str, int], ...]  # (code, label, thousandths of a point) a part
+
+
+@lru_cache(maxsize=4096)
+def _assembled(sections: tuple[_Section, ...]) -> LeadScore:
+    """The score and its reasons from the sections' parts. Leads share their parts (the same
+    ICP verdicts, the same missing fields), so a bulk import or re-score assembles each
+    distinct combination once; a ``LeadScore`` is immutable, so it is shared."""
+    totals = [sum(milli for _, _, milli in section) for section in sections]
     total = min(100, (sum(totals) + MILLI // 2) // MILLI)
     reasons: list[ScoreReason] = []
     for section, points in zip(sections, apportion(total, totals), strict=True):
-        shares = apportion(points, [part.milli for part in section])
+        shares = apportion(points, [milli for _, _, milli in section])
         reasons.extend(
-            ScoreReason(code=part.code, label=part.label, points=share)
-            for part, share in zip(section, shares, strict=True)
+            ScoreReason(code=code, label=label, points=share)
+            for (code, label, _), share in zip(section, shares, strict=True)
         )
     return LeadScore(score=total, reasons=tuple(reasons))
 
@@ -353,23 +368,23 @@ def _engagement(events: Iterable[EngagementEvent], now: datetime) -> list[_Part]
 # --- completeness ---------------------------------------------------------------------------
 
 
-def _present(lead: LeadProfile) -> dict[str, bool]:
-    return {
-        "email": bool(lead.email),
-        "phone": bool(lead.phone),
-        "linkedin_url": bool(lead.linkedin_url),
-        "title": bool(lead.title),
-        "company": bool(lead.company or lead.company_domain),
-        "full_name": bool(lead.first_name and lead.last_name),
-        "website": bool(lead.website or lead.company_domain),
-        "location": bool(lead.country or lead.city),
-        "industry": bool(lead.industry),
-    }
+def _present(lead: LeadProfile) -> tuple[bool, ...]:
+    """Which of ``COMPLETENESS_WEIGHTS`` the lead has, in that order."""
+    return (
+        bool(lead.email),
+        bool(lead.phone),
+        bool(lead.linkedin_url),
+        bool(lead.title),
+        bool(lead.company or lead.company_domain),
+        bool(lead.first_name and lead.last_name),
+        bool(lead.website or lead.company_domain),
+        bool(lead.country or lead.city),
+        bool(lead.industry),
+    )
 
 
 def _completeness(lead: LeadProfile) -> list[_Part]:
-    present = _present(lead)
-    points, label = _completeness_of(tuple(present[key] for key, _, _ in COMPLETENESS_WEIGHTS))
+    points, label = _completeness_of(_present(lead))
     return [_Part("completeness", label, points * MILLI)]
 
 
