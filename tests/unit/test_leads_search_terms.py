@@ -3,7 +3,15 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaliyo.application.leads.derived import prefix_free, query_words, words
+from scaliyo.application.leads.derived import (
+    prefix_free,
+    query_words,
+    search_terms,
+    search_text,
+    words,
+)
+from scaliyo.domain.leads.profile import LeadInput
+from tests.unit.test_leads_normalisation import lead_inputs, normalised_or_none
 
 letters = st.text(alphabet="abcé1_ .@-", min_size=0, max_size=40)
 
@@ -31,3 +39,10 @@ def test_a_query_matches_the_pruned_terms_exactly_when_it_matches_all_words(
 def test_words_that_start_others_are_left_out() -> None:
     found = words("Maria Company 123 maria.7@company123.example.com")
     assert prefix_free(found) == ["123", "7", "company123", "example", "maria"]
+
+
+@given(lead_inputs(garbage=True))
+def test_a_leads_terms_are_the_pruned_words_of_its_search_text(raw: LeadInput) -> None:
+    profile = normalised_or_none(raw)
+    if profile is not None:
+        assert search_terms(profile) == prefix_free(words(search_text(profile)))

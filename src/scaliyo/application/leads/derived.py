@@ -12,6 +12,7 @@ of ``q`` starts one of its terms ("jen hal" finds Jennifer Hall, "acme" finds @a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from scaliyo.domain.leads.profile import LeadProfile
 from scaliyo.domain.leads.text import fold
@@ -47,11 +48,12 @@ def search_terms(profile: LeadProfile) -> list[str]:
 
 
 def terms_of(text: str) -> list[str]:
-    """``search_terms`` of the lead whose ``search_text`` is ``text``."""
-    return prefix_free(words(text))
+    """``search_terms`` of the lead whose ``search_text`` is ``text`` (folded already, so
+    ``words`` would fold it again for nothing)."""
+    return prefix_free({word[:TERM_MAX] for word in _WORD.findall(text)})
 
 
-def prefix_free(found: list[str]) -> list[str]:
+def prefix_free(found: Iterable[str]) -> list[str]:
     """``found`` (distinct words) without the words that start another one, sorted. In code
     point order a word that starts others comes right before one of them."""
     ordered = sorted(found)

@@ -348,6 +348,8 @@ def _engagement(events: Iterable[EngagementEvent], now: datetime) -> list[_Part]
         counts[event.kind] = counts.get(event.kind, 0) + 1
         if event.kind not in latest or event.at > latest[event.kind]:
             latest[event.kind] = event.at
+    if not counts:  # no human events (every lead of an import)
+        return []
     parts: list[_Part] = []
     for kind, (points, cap, noun, plural) in ENGAGEMENT_RULES.items():
         if kind not in counts:

@@ -38,6 +38,7 @@ _PORT = re.compile(r"^(.*):([0-9]{1,5})$")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _PLAIN_SLUG = re.compile(r"[A-Za-z0-9_.-]+")
+_ALNUM = re.compile(r"[^\W_]")  # a character str.isalnum() accepts
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # ``[http(s)://][www.]linkedin.com/in/<plain slug>[/]`` in any ASCII case: how nearly every
 # export writes a profile. Its canonical form is read off directly; the long way gives the same.
@@ -177,7 +178,7 @@ def normalise_linkedin_url(raw: object, *, field: str = "linkedin_url") -> str |
     if plain:
         slug = plain.group(1).lower()
         canonical = f"https://{LINKEDIN_HOST}/in/{slug}"
-        if len(canonical) <= URL_MAX and any(ch.isalnum() for ch in slug):
+        if len(canonical) <= URL_MAX and _ALNUM.search(slug):
             return canonical
     return linkedin_url_the_long_way(value, field=field)
 
