@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import uuid_utils
+from uuid_utils.compat import uuid7  # a standard-library UUID, made without re-parsing bytes
 
 
 class UuidV7Factory:
     def new(self) -> UUID:
-        return UUID(bytes=uuid_utils.uuid7().bytes)
+        return uuid7()
 
 
 def new_id() -> UUID:
-    return UUID(bytes=uuid_utils.uuid7().bytes)
+    return uuid7()
