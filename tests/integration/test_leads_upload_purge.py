@@ -2,7 +2,8 @@
 store: past the retention an upload never imported goes entirely, one with imports keeps its
 row, imports and report but loses its file (and importing it again is 410 ``upload_expired``);
 young uploads and uploads an import is waiting on or running from are left alone; a second run
-changes nothing; one workspace's failure does not stop the others."""
+changes nothing; one workspace's failure does not stop the others; an import asked for while a
+file is being deleted is refused, never queued to fail."""
 
 from __future__ import annotations
 
@@ -211,8 +212,14 @@ async def test_one_workspaces_failure_does_not_stop_the_others(
         )
         == 0
     )
-    assert await uploads_of(owner_engine, failing) == {upload_a: (key_a, None)}
+    # expired (nothing can import it now), its file still there for the next run to delete
+    [(key, purged_at)] = (await uploads_of(owner_engine, failing)).values()
+    assert key == key_a and purged_at is not None
     assert await blobs.exists(failing, key_a)
+    again = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": upload_a}, headers=headers_a
+    )
+    assert (again.status_code, again.json()["code"]) == (410, "upload_expired")
 
     assert await purge(database, blobs) == UploadPurge(deleted=1)  # the next tick
     assert await uploads_of(owner_engine, failing) == {}
@@ -229,3 +236,52 @@ async def test_the_retention_is_measured_from_the_clock(client, database, owner_
     clock.advance(hours=1, seconds=5)
     assert (await purge(database, blobs, clock)).deleted >= 1  # other tests' uploads too
     assert await uploads_of(owner_engine, workspace_id) == {}
+
+
+class ImportingOnDelete:
+    """Blob storage that, just before deleting each file, has the workspace's user ask to import
+    that upload: a click on "import" while the purge runs."""
+
+    def __init__(self, blobs: NatsObjectStore, client, headers, uploads: dict[str, str]) -> None:
+        self._blobs = blobs
+        self._client = client
+        self._headers = headers
+        self._uploads = uploads  # blob key → upload id
+        self.answers: dict[str, tuple[int, str]] = {}
+
+    async def delete(self, workspace_id, key: str) -> bool:
+        upload_id = self._uploads[key]
+        response = await self._client.post(
+            "/api/v1/leads/imports", json={"upload_id": upload_id}, headers=self._headers
+        )
+        self.answers[upload_id] = (response.status_code, response.json().get("code", ""))
+        return await self._blobs.delete(workspace_id, key)
+
+
+async def test_an_import_asked_for_while_the_file_is_deleted_is_refused(
+    client, database, owner_engine, nc, blobs
+):
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Purge race")
+    unused = await upload(client, headers)
+    imported = await upload(client, headers)
+    done = await start_import(client, headers, imported)
+    assert (await run_import_job(database, nc, workspace_id, done["job_id"])).ack
+    for upload_id in (unused, imported):
+        await age(owner_engine, upload_id, RETENTION + timedelta(minutes=1))
+    keys = {
+        key: upload_id
+        for upload_id, (key, _) in (await uploads_of(owner_engine, workspace_id)).items()
+    }
+    imports_before = await imports_of(owner_engine, workspace_id)
+
+    racing = ImportingOnDelete(blobs, client, headers, keys)
+    assert await purge(database, racing) == UploadPurge(deleted=1, purged=1)
+
+    assert racing.answers == {
+        unused: (410, "upload_expired"),
+        imported: (410, "upload_expired"),
+    }
+    assert await imports_of(owner_engine, workspace_id) == imports_before  # none queued
+    after = await uploads_of(owner_engine, workspace_id)
+    assert set(after) == {imported}
+    assert not any([await blobs.exists(workspace_id, key) for key in keys])

@@ -792,14 +792,21 @@ lead_uploads = Table(
     Column("row_estimate", BigInteger, nullable=False),
     Column("created_by", UUID(as_uuid=True), nullable=True),
     _tstz("created_at"),
-    # The file was deleted from blob storage after the retention (migration 0041).
+    # Expired: no import may start from it; its file is deleted next (migrations 0041, 0045).
     _tstz("purged_at", nullable=True),
+    _tstz("file_deleted_at", nullable=True),  # the file is gone from blob storage
     Index("ix_lead_uploads_workspace_id_id", "workspace_id", "id"),
     Index(
         "ix_lead_uploads_workspace_id_created_at",
         "workspace_id",
         "created_at",
         postgresql_where=text("purged_at IS NULL"),
+    ),
+    Index(
+        "ix_lead_uploads_workspace_id_purged_at",
+        "workspace_id",
+        "purged_at",
+        postgresql_where=text("purged_at IS NOT NULL AND file_deleted_at IS NULL"),
     ),
 )
 

@@ -66,12 +66,16 @@ async def purge_deleted_leads(database: Database, clock: Clock, *, batch: int = 
 
 
 # --- uploads ---------------------------------------------------------------------------------
-# An upload is due once it is older than the retention, still has its file, and no import of it
-# is queued or running. Its file is deleted (one already gone is fine), then, in a tenant
-# transaction holding the row: an upload never imported is deleted (its row too), one with
-# imports keeps its row (their history and error reports hang on it) and gets ``purged_at``;
-# importing it again answers 410 ``upload_expired``. A run stopped between the two steps leaves
-# the upload due, and the next run finishes it.
+# An upload is due once it is older than the retention, not yet expired, and no import of it is
+# queued or running. In three steps, so that no import can start from a file being deleted:
+# 1. in a tenant transaction holding the rows, the due uploads are marked expired
+#    (``purged_at``): importing them is 410 ``upload_expired`` from then on;
+# 2. the files of expired uploads not yet deleted are deleted (one already gone is fine);
+# 3. in a tenant transaction: an upload never imported is deleted (its row too), one with
+#    imports keeps its row (their history and error reports hang on it) and gets
+#    ``file_deleted_at``.
+# A run stopped between the steps (or a delete that failed) leaves expired uploads whose file
+# is not yet deleted; the next run finishes them.
 
 UPLOAD_BATCH = 100
 _ACTIVE_IMPORTS = "('queued', 'running')"
@@ -81,29 +85,44 @@ _DUE_UPLOADS = text(
     "WHERE u.purged_at IS NULL AND u.created_at <= :cutoff "
     "AND NOT EXISTS (SELECT 1 FROM lead_imports i "
     f"WHERE i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS}) "
+    "UNION "
+    "SELECT u.workspace_id FROM lead_uploads u "
+    "WHERE u.purged_at IS NOT NULL AND u.file_deleted_at IS NULL "
     "LIMIT :limit"
 )
 # As scaliyo_app: only leakproof conditions (uuid and timestamptz comparisons, IS NULL), so the
 # partial index ix_lead_uploads_workspace_id_created_at serves it under row-level security.
-_EXPIRED_UPLOADS = text(
-    "SELECT u.id, u.blob_key FROM lead_uploads u "
+# FOR UPDATE waits for an import being started on one of them (StartImport holds the row until
+# it commits); the next statement, with a new snapshot, sees that import and leaves its upload.
+_LOCK_DUE = text(
+    "SELECT u.id FROM lead_uploads u "
     "WHERE u.workspace_id = :ws AND u.purged_at IS NULL AND u.created_at <= :cutoff "
     "AND NOT EXISTS (SELECT 1 FROM lead_imports i WHERE i.workspace_id = :ws "
     f"AND i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS}) "
-    "ORDER BY u.created_at LIMIT :batch"
+    "ORDER BY u.created_at, u.id LIMIT :batch FOR UPDATE OF u"
 )
-# FOR UPDATE waits for an import being started on one of them (its foreign key check holds a
-# key-share lock until it commits), so the next statement sees every import there will be.
+_EXPIRE = text(
+    "UPDATE lead_uploads u SET purged_at = :now "
+    "WHERE u.workspace_id = :ws AND u.id = ANY(:ids) AND u.purged_at IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM lead_imports i WHERE i.workspace_id = :ws "
+    f"AND i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS})"
+)
+# Served by ix_lead_uploads_workspace_id_purged_at.
+_FILES_TO_DELETE = text(
+    "SELECT u.id, u.blob_key FROM lead_uploads u "
+    "WHERE u.workspace_id = :ws AND u.purged_at IS NOT NULL AND u.file_deleted_at IS NULL "
+    "ORDER BY u.purged_at, u.id LIMIT :batch"
+)
 _LOCK_UPLOADS = text(
     "SELECT id FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids) "
-    "AND purged_at IS NULL ORDER BY id FOR UPDATE"
+    "AND file_deleted_at IS NULL ORDER BY id FOR UPDATE"
 )
 _IMPORTED = text(
     "SELECT DISTINCT upload_id FROM lead_imports WHERE workspace_id = :ws AND upload_id = ANY(:ids)"
 )
 _DELETE_UPLOADS = text("DELETE FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids)")
-_MARK_PURGED = text(
-    "UPDATE lead_uploads SET purged_at = :now WHERE workspace_id = :ws AND id = ANY(:ids)"
+_MARK_FILE_DELETED = text(
+    "UPDATE lead_uploads SET file_deleted_at = :now WHERE workspace_id = :ws AND id = ANY(:ids)"
 )
 
 
@@ -151,16 +170,24 @@ async def _purge_workspace_uploads(
     batch: int,
     done: UploadPurge,
 ) -> None:
+    expiring = True
     while True:
         async with SqlUnitOfWork(database.app, workspace) as uow:
+            if expiring:  # step 1
+                params = {"ws": workspace, "cutoff": cutoff, "batch": batch}
+                ids = list((await uow.connection.execute(_LOCK_DUE, params)).scalars())
+                if ids:
+                    await uow.connection.execute(
+                        _EXPIRE, {"ws": workspace, "ids": ids, "now": clock.now()}
+                    )
+                expiring = len(ids) == batch
             due = (
-                await uow.connection.execute(
-                    _EXPIRED_UPLOADS, {"ws": workspace, "cutoff": cutoff, "batch": batch}
-                )
+                await uow.connection.execute(_FILES_TO_DELETE, {"ws": workspace, "batch": batch})
             ).all()
+            await uow.commit()
         if not due:
             return
-        for upload in due:  # outside any transaction
+        for upload in due:  # step 2, outside any transaction
             try:
                 await blobs.delete(workspace, upload.blob_key)
             except InvalidBlobKey:  # no blob of this workspace can have that key
@@ -169,7 +196,7 @@ async def _purge_workspace_uploads(
                     extra={"workspace_id": str(workspace), "upload_id": str(upload.id)},
                 )
         ids = [upload.id for upload in due]
-        async with SqlUnitOfWork(database.app, workspace) as uow:
+        async with SqlUnitOfWork(database.app, workspace) as uow:  # step 3
             connection = uow.connection
             params = {"ws": workspace, "ids": ids}
             locked: list[UUID] = list((await connection.execute(_LOCK_UPLOADS, params)).scalars())
@@ -180,10 +207,10 @@ async def _purge_workspace_uploads(
                 await connection.execute(_DELETE_UPLOADS, {"ws": workspace, "ids": unused})
             if kept:
                 await connection.execute(
-                    _MARK_PURGED, {"ws": workspace, "ids": kept, "now": clock.now()}
+                    _MARK_FILE_DELETED, {"ws": workspace, "ids": kept, "now": clock.now()}
                 )
             await uow.commit()
         done.deleted += len(unused)
         done.purged += len(kept)
-        if len(due) < batch:
+        if len(due) < batch and not expiring:
             return

@@ -32,7 +32,7 @@ class UploadRecord(msgspec.Struct, frozen=True, kw_only=True):
     row_estimate: int
     created_by: UUID | None
     created_at: datetime
-    purged_at: datetime | None = None  # the file was deleted from blob storage (retention)
+    purged_at: datetime | None = None  # expired (retention): its file is or is being deleted
 
 
 class ImportStatus:
