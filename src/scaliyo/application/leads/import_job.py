@@ -324,12 +324,11 @@ class _Importer:
                         row,
                         found.matched_by,
                         "duplicate",
-                        f"The same lead as row {found.lead_id.int}; the first occurrence is "
-                        "imported.",
+                        f"The same lead as row {found.lead_id}; the first occurrence is imported.",
                     )
                 )
                 continue
-            self._index.add(KnownLead(lead_id=UUID(int=row.row), keys=row.keys))
+            self._index.add(KnownLead(lead_id=row.row, keys=row.keys))
             candidates.append(row)
         return candidates, counts, problems
 

@@ -79,10 +79,15 @@ def dedup_keys(profile: LeadProfile) -> DedupKeys:
     )
 
 
+# A lead's id; or, deduplicating a file, an earlier row's number (a plain int: an index of a
+# million rows holds no objects the garbage collector walks).
+LeadRef = UUID | int
+
+
 class KnownLead(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A lead (or an earlier row of a file) that shares at least one key with the candidate."""
 
-    lead_id: UUID
+    lead_id: LeadRef
     keys: DedupKeys
 
 
@@ -94,12 +99,12 @@ class Outcome(StrEnum):
 
 class KeyConflict(msgspec.Struct, frozen=True, kw_only=True):
     key: KeyKind
-    lead_id: UUID
+    lead_id: LeadRef
 
 
 class Resolution(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     outcome: Outcome
-    lead_id: UUID | None = None
+    lead_id: LeadRef | None = None
     matched_by: KeyKind | None = None
     conflicts: tuple[KeyConflict, ...] = ()
     withheld: frozenset[KeyKind] = frozenset()
@@ -123,13 +128,13 @@ def resolve(candidate: DedupKeys, known: Iterable[KnownLead]) -> Resolution:
     leads = list(known)
     if not leads:  # most rows of an import: decided without looking at a key
         return _NEW
-    by_kind: dict[KeyKind, list[UUID]] = {}
+    by_kind: dict[KeyKind, list[LeadRef]] = {}
     for kind in KeyKind:
         value = candidate.get(kind)
         if value is None:
             continue
         by_kind[kind] = sorted({lead.lead_id for lead in leads if lead.keys.get(kind) == value})
-    winner: UUID | None = None
+    winner: LeadRef | None = None
     matched_by: KeyKind | None = None
     for kind in STRONG_KEYS:
         if by_kind.get(kind):
@@ -165,7 +170,7 @@ class DedupIndex:
     the rows added so far, then ``add`` the row (the first occurrence of a key keeps it).
 
     It may hold a million rows: keyed by plain strings, holding structs the garbage collector
-    does not track, so that collections do not walk it."""
+    does not track (with row numbers, not UUIDs, for ids), so that collections do not walk it."""
 
     def __init__(self) -> None:
         self._emails: dict[str, KnownLead] = {}
@@ -173,7 +178,7 @@ class DedupIndex:
         self._names: dict[str, KnownLead | list[KnownLead]] = {}  # a list once a name repeats
 
     def known(self, keys: DedupKeys) -> list[KnownLead]:
-        found: dict[UUID, KnownLead] = {}
+        found: dict[LeadRef, KnownLead] = {}
         if keys.email is not None and (lead := self._emails.get(keys.email)) is not None:
             found[lead.lead_id] = lead
         if keys.linkedin is not None and (lead := self._links.get(keys.linkedin)) is not None:
