@@ -1,10 +1,12 @@
-"""Child processes that end with their parent: Linux ``PR_SET_PDEATHSIG`` makes the kernel signal
-a child when the thread that started it dies, even by SIGKILL, so no orphan keeps running or keeps
-its parent's output pipes open. Elsewhere these do nothing."""
+"""How long-running processes live: child processes that end with their parent (Linux
+``PR_SET_PDEATHSIG`` makes the kernel signal a child when the thread that started it dies, even
+by SIGKILL, so no orphan keeps running or keeps its parent's output pipes open; elsewhere this
+does nothing), and what a process built at start-up kept out of the garbage collector's way."""
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -35,3 +37,13 @@ def end_with_parent(parent: int) -> None:
     PARENT_DEATH_HOOK()
     if os.getppid() != parent:
         os._exit(0)
+
+
+def settle_startup_objects() -> None:
+    """Call once a long-running process has started (modules imported, pools and app built):
+    collect, then freeze what is left (``gc.freeze``). Those objects (about 125k in a worker)
+    live as long as the process, and every full collection walked them all again: a worker
+    importing a million rows spent a tenth of its time there. Objects made later are collected
+    as usual."""
+    gc.collect()
+    gc.freeze()

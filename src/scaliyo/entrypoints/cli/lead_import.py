@@ -21,6 +21,7 @@ from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.ids import new_id
 from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.process_lifetime import settle_startup_objects
 from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs, unbind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.adapters.settings import Settings
@@ -85,6 +86,7 @@ async def run_import(
         blobs = NatsObjectStore(nc.jetstream())
         # the pool preparing rows starts while the file is stored
         bind_lead_jobs(database, blobs, import_workers=settings.import_workers, warm=True)
+        settle_startup_objects()
         context = Context(
             request_id=f"cli-{new_id()}",
             actor=Actor(ActorKind.OPERATOR, workspace_role="admin"),

@@ -25,6 +25,7 @@ from scaliyo.adapters.messaging.registry import build_consumers
 from scaliyo.adapters.messaging.relay import OutboxRelay
 from scaliyo.adapters.messaging.streams import ensure_streams
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.process_lifetime import settle_startup_objects
 from scaliyo.adapters.queue.brokers import QueueBroker, queue_receiver
 from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs, unbind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
@@ -126,6 +127,7 @@ class Worker:
                         run_consumers(consumers, database, js, stop), name="consumers"
                     )
                 )
+            settle_startup_objects()
             log.info("worker ready", extra={"queues": [queue.value for queue in self.queues]})
             crashed = await _until_stopped(
                 stop, [lane.task for lane in lanes if lane.task], background
