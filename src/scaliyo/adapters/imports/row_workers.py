@@ -14,7 +14,7 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from scaliyo.adapters.process_lifetime import end_with_parent
+from scaliyo.adapters.process_lifetime import end_with_parent, settle_startup_objects
 from scaliyo.application.leads.import_rows import (
     NumberedRecord,
     PreparedRow,
@@ -23,10 +23,15 @@ from scaliyo.application.leads.import_rows import (
     encode_rules,
     prepare_encoded,
     prepare_rows,
-    ready,
 )
 
 SMALL_BATCH = 200  # smaller batches are prepared here: a round trip would cost more
+
+
+def _warm() -> None:
+    """A pool process's warm-up, run as its first task: unpickling this function imported the
+    preparing code; what that built lives as long as the process, so it is frozen."""
+    settle_startup_objects()
 
 
 class InlinePreparer:
@@ -72,7 +77,7 @@ class ProcessPoolPreparer:
         """Spawn the processes now (each imports the preparing code) rather than at the first
         batch."""
         pool = self._running()
-        self._warming = [pool.submit(ready) for _ in range(self._workers)]
+        self._warming = [pool.submit(_warm) for _ in range(self._workers)]
 
     async def started(self) -> None:
         """Return once the processes ``start`` spawned are ready."""

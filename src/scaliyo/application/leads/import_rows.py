@@ -118,10 +118,6 @@ def prepare_encoded(rules: bytes, records: list[NumberedRecord]) -> bytes:
     return _ENCODE.encode(prepare_rows(decoded, records))
 
 
-def ready() -> None:
-    """Nothing: a process that runs it has imported this module (a pool's warm-up)."""
-
-
 def encode_rules(rules: RowRules) -> bytes:
     return _ENCODE.encode(rules)
 
