@@ -22,7 +22,7 @@ def numbered_records(stream: BinaryIO, fmt: CsvFormat) -> Iterator[NumberedRecor
     for row, record in enumerate(read_records(stream, fmt), start=1):
         if row == 1 and fmt.has_header:
             continue
-        if any(cell.strip() for cell in record):
+        if any(map(str.strip, record)):
             yield row, record
 
 

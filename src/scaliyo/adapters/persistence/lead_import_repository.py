@@ -37,6 +37,7 @@ from scaliyo.application.leads.import_ports import (
     NewLead,
     UploadRecord,
 )
+from scaliyo.domain.leads.attributes import CompanySize, Department, Seniority
 from scaliyo.domain.leads.column_mapping import ColumnChoice
 from scaliyo.domain.leads.dedup import DedupKeys
 from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts
@@ -179,6 +180,11 @@ def _import_values(record: ImportRecord) -> dict[str, Any]:
 _JSON = msgspec.json.Encoder()
 _profile_values = attrgetter(*PROFILE_COLUMNS)  # a tuple of the plain text columns
 _NO_CUSTOM_FIELDS = "{}"
+# an enum member's stored text by lookup (``.value`` is a property, slow in a loop this hot)
+_TEXT_OF: dict[Any, str | None] = {
+    None: None,
+    **{member: member.value for kind in (CompanySize, Seniority, Department) for member in kind},
+}
 
 
 def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetime) -> tuple:
@@ -194,15 +200,15 @@ def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetim
         new.id,
         workspace_id,
         *_profile_values(p),
-        None if p.company_size is None else p.company_size.value,
-        None if p.seniority is None else p.seniority.value,
-        None if p.department is None else p.department.value,
+        _TEXT_OF[p.company_size],
+        _TEXT_OF[p.seniority],
+        _TEXT_OF[p.department],
         _JSON.encode(p.custom_fields).decode() if p.custom_fields else _NO_CUSTOM_FIELDS,
         source,
         new.status,
         None,  # owner_id
         tags,
-        [tag_key(tag) for tag in tags],
+        list(map(tag_key, tags)),
         row.score,
         _JSON.encode(row.reasons).decode(),  # [{"code", "label", "points"}, …]
         row.keys.name,
