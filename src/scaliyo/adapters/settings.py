@@ -86,7 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # processes prepare rows (0: as many as there are CPUs), and how long an uploaded file is
     # kept in blob storage (then the hourly purge deletes it; a new import needs a new upload).
     import_max_bytes: int = 200 * 1024 * 1024
-    import_chunk_rows: int = 2000
+    import_chunk_rows: int = 4000
     import_workers: int = 0
     import_upload_retention_hours: int = 168
     # System mail (confirmations, resets, invites): SMTP when set, else .eml files in the dev

@@ -51,10 +51,11 @@ from scaliyo.domain.leads.tags import clean_tags
 from scaliyo.domain.shared.errors import FieldError, ValidationFailed
 from scaliyo.domain.shared.ids import JobId
 
-# Tuned with bench/import.py (two chunks written at once): 1,000,000 rows ran at ~8,400 rows/s
-# in chunks of 1,000 and ~8,900 in chunks of 2,000; 300,000 rows at ~9,300 (500), ~9,700
-# (1,000), ~10,100 (2,000) and ~10,000 (4,000). A chunk of 2,000 is one transaction of ~0.2 s.
-DEFAULT_CHUNK_ROWS = 2000
+# Tuned with bench/import.py (two chunks written at once), 2026-12-01: 1,000,000 rows ran at
+# ~11,300 rows/s in chunks of 2,000 and ~11,600 in chunks of 4,000 (100,000 more into the full
+# workspace: ~10,200 and ~11,200); 300,000 rows at ~12,600 (1,000), ~13,100 (2,000), ~13,400 to
+# ~13,900 (4,000) and ~13,200 (8,000). A chunk of 4,000 is one transaction of ~0.5 s.
+DEFAULT_CHUNK_ROWS = 4000
 MAPPING_SAMPLE_ROWS = 200
 
 
