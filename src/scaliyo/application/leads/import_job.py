@@ -62,6 +62,7 @@ from scaliyo.application.shared.ports import Clock, IdFactory, UnitOfWorkFactory
 from scaliyo.domain.leads.attributes import LeadSource
 from scaliyo.domain.leads.column_mapping import Mapper
 from scaliyo.domain.leads.dedup import (
+    KEY_KINDS,
     DedupIndex,
     DedupKeys,
     KeyKind,
@@ -589,14 +590,14 @@ class _LeadIndex:
         for lead in existing:
             keys = dedup_keys(lead.profile)
             known = KnownLead(lead_id=lead.id, keys=keys)
-            for kind in KeyKind:
+            for kind in KEY_KINDS:
                 value = keys.get(kind)
                 if value is not None:
                     self._keys.setdefault((kind, value), []).append(known)
 
     def known(self, keys: DedupKeys) -> list[KnownLead]:
         found: dict[UUID, KnownLead] = {}
-        for kind in KeyKind:
+        for kind in KEY_KINDS:
             value = keys.get(kind)
             if value is not None:
                 for known in self._keys.get((kind, value), ()):

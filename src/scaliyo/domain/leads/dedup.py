@@ -37,6 +37,7 @@ class KeyKind(StrEnum):
 
 
 STRONG_KEYS = (KeyKind.EMAIL, KeyKind.LINKEDIN)
+KEY_KINDS = tuple(KeyKind)  # strongest first; iterating the enum itself is slow per row
 
 
 class DedupKeys(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -54,7 +55,7 @@ class DedupKeys(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     @property
     def primary(self) -> tuple[KeyKind, str] | None:
         """The strongest key the lead has (the one named in DESIGN.md's order)."""
-        for kind in KeyKind:
+        for kind in KEY_KINDS:
             value = self.get(kind)
             if value is not None:
                 return kind, value
@@ -129,7 +130,7 @@ def resolve(candidate: DedupKeys, known: Iterable[KnownLead]) -> Resolution:
     if not leads:  # most rows of an import: decided without looking at a key
         return _NEW
     by_kind: dict[KeyKind, list[LeadRef]] = {}
-    for kind in KeyKind:
+    for kind in KEY_KINDS:
         value = candidate.get(kind)
         if value is None:
             continue
