@@ -36,6 +36,7 @@ from tests.integration.helpers.imports import (
     import_row,
     lead_snapshot,
     owner_rows,
+    register_memory_upload,
     run_memory_import,
     start_memory_import,
 )
@@ -264,21 +265,8 @@ async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothi
     uploads = MemoryUploads()
     bus = import_bus(database, chunk_rows=chunk)
     context = as_user(owner, workspace_id, "owner")
-    upload_id = new_id()
-    uploads.files[upload_id] = body
     try:
-        await bus.execute(
-            RegisterUpload(
-                upload_id=str(upload_id),
-                blob_key=f"{workspace_id}/upload/{upload_id}",
-                filename=None,
-                size=len(body),
-                sha256="",
-                sample=body,
-                complete=True,
-            ),
-            context,
-        )
+        upload_id = await register_memory_upload(bus, context, uploads, body)
     except Exception as error:  # a file of nothing but blank or identity-less rows
         assert getattr(error, "code", None) in {"no_data_rows", "no_identity_column"}
         return

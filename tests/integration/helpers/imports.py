@@ -151,10 +151,10 @@ def counts_of(row) -> tuple[int, ...]:
     return (row.created, row.updated, row.duplicates, row.invalid, row.limit_reached)
 
 
-async def start_memory_import(
-    bus, context, uploads: MemoryUploads, body: bytes, *, sample: bytes | None = None, **request
-) -> str:
-    """Register ``body`` as an upload held in ``uploads`` and start its import; the import id."""
+async def register_memory_upload(
+    bus, context, uploads: MemoryUploads, body: bytes, *, sample: bytes | None = None
+) -> UUID:
+    """Register ``body`` as an upload held in ``uploads``; its id."""
     upload_id = new_id()
     uploads.files[upload_id] = body
     await bus.execute(
@@ -169,6 +169,14 @@ async def start_memory_import(
         ),
         context,
     )
+    return upload_id
+
+
+async def start_memory_import(
+    bus, context, uploads: MemoryUploads, body: bytes, *, sample: bytes | None = None, **request
+) -> str:
+    """Register ``body`` as an upload held in ``uploads`` and start its import; the import id."""
+    upload_id = await register_memory_upload(bus, context, uploads, body, sample=sample)
     started = await bus.execute(
         StartImport(request=ImportRequest(upload_id=str(upload_id), **request)), context
     )
