@@ -46,7 +46,9 @@ from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence import migrate
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.lead_import_repository import (
+    CHUNK_COLUMNS,
     LEAD_COPY_COLUMNS,
+    chunk_values,
     lead_copy_record,
 )
 from scaliyo.adapters.persistence.unit_of_work import set_tenant, unit_of_work_factory
@@ -214,7 +216,9 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
             continue
         seen.add(row.profile.email or "")
         new = NewLead(id=new_id(), status=stage, row=row)
-        prepared.append(lead_copy_record(workspace, new, "csv", _now()))
+        # every column of ``leads`` (the import sends the chunk's constants once, and terms)
+        *copied, _terms = lead_copy_record(new)
+        prepared.append((*copied, *chunk_values(workspace, "csv", _now())))
     engine = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS bench_copy_leads"))
@@ -228,7 +232,7 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
             await raw.copy_records_to_table(
                 "bench_copy_leads",
                 records=prepared[start : start + COPY_BATCH],
-                columns=LEAD_COPY_COLUMNS,
+                columns=(*LEAD_COPY_COLUMNS, *CHUNK_COLUMNS),
             )
         seconds = time.perf_counter() - began
         await conn.execute(text("DROP TABLE bench_copy_leads"))

@@ -9,7 +9,12 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scaliyo.adapters.persistence.lead_import_repository import LEAD_COPY_COLUMNS, lead_copy_record
+from scaliyo.adapters.persistence.lead_import_repository import (
+    CHUNK_COLUMNS,
+    LEAD_COPY_COLUMNS,
+    chunk_values,
+    lead_copy_record,
+)
 from scaliyo.adapters.persistence.lead_repository import lead_values
 from scaliyo.adapters.persistence.tables import leads
 from scaliyo.application.leads.import_ports import NewLead
@@ -40,8 +45,8 @@ _cells = st.tuples(
 )
 
 
-def test_the_copy_columns_are_the_leads_columns():
-    assert sorted(LEAD_COPY_COLUMNS) == sorted(column.name for column in leads.columns)
+def test_the_copy_and_chunk_columns_are_the_leads_columns():
+    assert sorted((*LEAD_COPY_COLUMNS, *CHUNK_COLUMNS)) == sorted(c.name for c in leads.columns)
 
 
 @given(cells=_cells, tags=st.sampled_from([(), ("vip",), ("Q4 list", "vip")]))
@@ -57,7 +62,9 @@ def test_a_copy_record_holds_the_values_of_the_same_lead(cells, tags):
     if row.profile is None:
         return
     new = NewLead(id=UUID(int=3), status=STATUS, row=row)
-    record = dict(zip(LEAD_COPY_COLUMNS, lead_copy_record(WORKSPACE, new, "csv", NOW), strict=True))
+    *copied, terms = lead_copy_record(new)
+    record = dict(zip(LEAD_COPY_COLUMNS, copied, strict=True))
+    record.update(zip(CHUNK_COLUMNS, chunk_values(WORKSPACE, "csv", NOW), strict=True))
     lead = Lead(
         id=LeadId(new.id),
         workspace_id=WorkspaceId(WORKSPACE),
@@ -74,3 +81,4 @@ def test_a_copy_record_holds_the_values_of_the_same_lead(cells, tags):
     for column in ("custom_fields", "score_reasons"):  # JSON text for COPY
         assert msgspec.json.decode(record.pop(column)) == expected.pop(column)
     assert record == expected
+    assert terms.split() == list(row.terms)

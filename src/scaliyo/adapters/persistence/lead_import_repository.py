@@ -1,11 +1,12 @@
 """Lead uploads, imports and their error reports on PostgreSQL, and the set-based writes of an
 import chunk.
 
-``COPY`` cannot target a table under row-level security, so a chunk's new leads (and their tag
-rows) are copied into TEMP tables of the connection (made once per connection, emptied at each
-commit) and moved with one ``INSERT … SELECT`` each, inside the chunk's transaction; their
-search terms go in from two arrays. A lead whose key another transaction took meanwhile is a
-unique violation (SQLSTATE 23505): the caller rolls the chunk back and runs it again.
+``COPY`` cannot target a table under row-level security, so a chunk's new leads (with their
+tags and search terms) are copied into a TEMP table of the connection (made once per
+connection, emptied at each commit) and moved with one ``INSERT … SELECT`` each into leads,
+terms and tags, inside the chunk's transaction. A lead whose key another transaction took
+meanwhile is a unique violation (SQLSTATE 23505): the caller rolls the chunk back and runs it
+again.
 """
 
 from __future__ import annotations
@@ -44,19 +45,18 @@ from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts
 from scaliyo.domain.leads.lead import Lead
 from scaliyo.domain.leads.tags import tag_key
 
-# The columns of a new lead's COPY record, in the order ``lead_copy_record`` builds it (every
-# column of ``leads``; a test holds the two to the same set).
+# The columns of a new lead's COPY record, in the order ``lead_copy_record`` builds it; the
+# other columns of ``leads`` (``CHUNK_COLUMNS``) hold the same value for every lead of a chunk
+# and are given once, to the ``INSERT … SELECT`` (a test holds the two to the columns of
+# ``leads``).
 LEAD_COPY_COLUMNS = (
     "id",
-    "workspace_id",
     *PROFILE_COLUMNS,
     "company_size",
     "seniority",
     "department",
     "custom_fields",
-    "source",
     "status",
-    "owner_id",
     "tags",
     "tag_keys",
     "score",
@@ -64,32 +64,36 @@ LEAD_COPY_COLUMNS = (
     "name_key",
     "sort_name",
     "search_text",
-    "created_at",
-    "updated_at",
-    "deleted_at",
 )
+CHUNK_COLUMNS = ("workspace_id", "source", "owner_id", "created_at", "updated_at", "deleted_at")
+# The TEMP table has the COPY columns, and the lead's search terms joined by spaces (a term
+# holds only letters and digits): the term rows are made from it in SQL, not sent as arrays
+# of one element per term.
 _STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS import_leads "
-    "(LIKE leads INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-    "CREATE TEMP TABLE IF NOT EXISTS import_lead_tags "
-    "(tag_key text, lead_id uuid, tag text) ON COMMIT DELETE ROWS",
+    "CREATE TEMP TABLE IF NOT EXISTS import_leads ON COMMIT DELETE ROWS AS "
+    f"SELECT {', '.join(LEAD_COPY_COLUMNS)}, search_text AS search_terms FROM leads WITH NO DATA"
 )
 # No ON CONFLICT (its speculative insertion checks every unique index twice): a key another
 # transaction took since the chunk was resolved is a unique violation, and the chunk runs again.
 _MOVE_LEADS = text(
-    f"INSERT INTO leads ({', '.join(LEAD_COPY_COLUMNS)}) "
-    f"SELECT {', '.join(LEAD_COPY_COLUMNS)} FROM import_leads"
+    f"INSERT INTO leads ({', '.join((*LEAD_COPY_COLUMNS, *CHUNK_COLUMNS))}) "
+    f"SELECT {', '.join(LEAD_COPY_COLUMNS)}, CAST(:workspace AS uuid), CAST(:source AS text), "
+    "NULL, CAST(:now AS timestamptz), CAST(:now AS timestamptz), NULL FROM import_leads"
 )
 # New leads' terms cannot conflict (new ids, distinct terms a lead): no ON CONFLICT, whose
 # speculative insertion searches the primary key twice; in key order, so that neighbouring
-# rows land on the same index pages. Two arrays, not a COPY: one column of short text.
-_INSERT_TERMS = (
+# rows land on the same index pages.
+_MOVE_TERMS = text(
     "INSERT INTO lead_search_terms (workspace_id, term, lead_id) "
-    "SELECT $1, t, l FROM unnest($2::text[], $3::uuid[]) AS u (t, l) ORDER BY t, l"
+    "SELECT CAST(:workspace AS uuid), term, id "
+    "FROM import_leads CROSS JOIN LATERAL unnest(string_to_array(search_terms, ' ')) AS term "
+    'ORDER BY term COLLATE "C", id'
 )
 _MOVE_TAGS = text(
     "INSERT INTO lead_tags (workspace_id, tag_key, lead_id, tag) "
-    "SELECT :workspace, tag_key, lead_id, tag FROM import_lead_tags ON CONFLICT DO NOTHING"
+    "SELECT CAST(:workspace AS uuid), tag_key, id, tag "
+    "FROM import_leads CROSS JOIN LATERAL unnest(tag_keys, tags) AS u (tag_key, tag) "
+    "ON CONFLICT DO NOTHING"
 )
 _COUNT_FIELDS = ImportCounts.__struct_fields__
 # The workspace as a value unknown when planning (see ``SqlLeadImports.matching``).
@@ -187,10 +191,10 @@ _TEXT_OF: dict[Any, str | None] = {
 }
 
 
-def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetime) -> tuple:
+def lead_copy_record(new: NewLead) -> tuple:
     """A new lead's ``leads`` row in ``LEAD_COPY_COLUMNS`` order (the values ``lead_values``
-    gives a ``Lead``; JSON columns as text). Built field by field: it runs for every imported
-    lead."""
+    gives a ``Lead``; JSON columns as text), then its search terms. Built field by field: it
+    runs for every imported lead."""
     row = new.row
     p = row.profile
     assert p is not None
@@ -198,15 +202,12 @@ def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetim
     tags = list(row.tags)
     return (
         new.id,
-        workspace_id,
         *_profile_values(p),
         _TEXT_OF[p.company_size],
         _TEXT_OF[p.seniority],
         _TEXT_OF[p.department],
         _JSON.encode(p.custom_fields).decode() if p.custom_fields else _NO_CUSTOM_FIELDS,
-        source,
         new.status,
-        None,  # owner_id
         tags,
         list(map(tag_key, tags)),
         row.score,
@@ -214,10 +215,13 @@ def lead_copy_record(workspace_id: UUID, new: NewLead, source: str, now: datetim
         row.keys.name,
         row.sort_name,
         row.search_text,
-        now,
-        now,
-        None,  # deleted_at
+        " ".join(row.terms),
     )
+
+
+def chunk_values(workspace_id: UUID, source: str, now: datetime) -> tuple:
+    """The values of ``CHUNK_COLUMNS`` for the new leads of a chunk."""
+    return (workspace_id, source, None, now, now, None)
 
 
 class SqlLeadImports:
@@ -306,24 +310,17 @@ class SqlLeadImports:
         workspace = self._ws()
         raw = (await self._connection.get_raw_connection()).driver_connection
         assert raw is not None
-        for statement in _STAGING:
-            await raw.execute(statement)
+        await raw.execute(_STAGING)
         await raw.copy_records_to_table(
             "import_leads",
-            records=[lead_copy_record(workspace, new, source, now) for new in many],
-            columns=LEAD_COPY_COLUMNS,
+            records=list(map(lead_copy_record, many)),
+            columns=(*LEAD_COPY_COLUMNS, "search_terms"),
         )
-        inserted = (await self._connection.execute(_MOVE_LEADS)).rowcount
-        terms = [term for new in many for term in new.row.terms]
-        if terms:
-            ids = [new.id for new in many for _ in new.row.terms]
-            await raw.execute(_INSERT_TERMS, workspace, terms, ids)
-        tags = [(tag_key(tag), new.id, tag) for new in many for tag in new.row.tags]
-        if tags:
-            await raw.copy_records_to_table(
-                "import_lead_tags", records=tags, columns=["tag_key", "lead_id", "tag"]
-            )
-            await self._connection.execute(_MOVE_TAGS, {"workspace": workspace})
+        chunk = {"workspace": workspace, "source": source, "now": now}
+        inserted = (await self._connection.execute(_MOVE_LEADS, chunk)).rowcount
+        await self._connection.execute(_MOVE_TERMS, chunk)
+        if any(new.row.tags for new in many):
+            await self._connection.execute(_MOVE_TAGS, chunk)
         return inserted
 
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None:
