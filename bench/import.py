@@ -216,9 +216,8 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
             continue
         seen.add(row.profile.email or "")
         new = NewLead(id=new_id(), status=stage, row=row)
-        # every column of ``leads`` (the import sends the chunk's constants once, and terms)
-        *copied, _terms = lead_copy_record(new)
-        prepared.append((*copied, *chunk_values(workspace, "csv", _now())))
+        # every column of ``leads`` (the import sends the chunk's constants once)
+        prepared.append((*lead_copy_record(new), *chunk_values(workspace, "csv", _now())))
     engine = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS bench_copy_leads"))

@@ -91,7 +91,7 @@ SOURCES = ["csv", "csv", "csv", "apollo", "manual", "api"]
 COLUMNS = (
     "id", "workspace_id", "email", "first_name", "last_name", "title", "company",
     "company_domain", "country", "source", "status", "tags", "tag_keys", "score",
-    "score_reasons", "sort_name", "search_text", "created_at", "updated_at",
+    "score_reasons", "sort_name", "search_text", "search_terms", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -123,7 +123,8 @@ def lead_rows(
         lead_id = uuid7_at(created, rng)
         search = f"{first} {last} {email} company {company_n}"
         tag_rows.extend((workspace, tag, lead_id, tag) for tag in tags)
-        term_rows.extend((workspace, term, lead_id) for term in prefix_free(words(search)))
+        terms = prefix_free(words(search))
+        term_rows.extend((workspace, term, lead_id) for term in terms)
         rows.append(
             (
                 lead_id,
@@ -143,6 +144,7 @@ def lead_rows(
                 reasons,
                 f"{first} {last}",
                 search,
+                " ".join(terms),
                 created,
                 created,
             )

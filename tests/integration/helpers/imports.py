@@ -27,6 +27,7 @@ from scaliyo.application.bus import Bus, default_middleware
 from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.jobs.runner import JobRunner
 from scaliyo.application.leads import import_job
+from scaliyo.application.leads.derived import terms_of
 from scaliyo.application.leads.handlers import lead_handlers
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
 from scaliyo.application.registry import build_handlers
@@ -70,23 +71,29 @@ async def run_import_job(database: Database, nc: Client, workspace_id: Any, job_
 
 
 async def lead_snapshot(engine: AsyncEngine, workspace_id: Any) -> list[tuple]:
-    """Every lead of a workspace with its index rows, comparable across imports."""
+    """Every lead of a workspace with its index rows, comparable across imports (and each
+    lead's term rows checked against the terms its row lists)."""
     async with engine.connect() as conn:
-        leads = await conn.execute(
-            text(
-                "SELECT id, email, first_name, last_name, title, company, company_domain,"
-                " website, linkedin_url, phone, city, country, tags, score, deleted_at,"
-                " updated_at, custom_fields::text FROM leads WHERE workspace_id = :ws ORDER BY id"
-            ),
-            {"ws": workspace_id},
-        )
-        terms = await conn.execute(
-            text(
-                "SELECT lead_id, term FROM lead_search_terms WHERE workspace_id = :ws"
-                " ORDER BY lead_id, term"
-            ),
-            {"ws": workspace_id},
-        )
+        leads = (
+            await conn.execute(
+                text(
+                    "SELECT id, email, first_name, last_name, title, company, company_domain,"
+                    " website, linkedin_url, phone, city, country, tags, score, deleted_at,"
+                    " updated_at, custom_fields::text, search_text, search_terms FROM leads"
+                    " WHERE workspace_id = :ws ORDER BY id"
+                ),
+                {"ws": workspace_id},
+            )
+        ).all()
+        terms = (
+            await conn.execute(
+                text(
+                    "SELECT lead_id, term FROM lead_search_terms WHERE workspace_id = :ws"
+                    " ORDER BY lead_id, term"
+                ),
+                {"ws": workspace_id},
+            )
+        ).all()
         tags = await conn.execute(
             text(
                 "SELECT lead_id, tag_key FROM lead_tags WHERE workspace_id = :ws"
@@ -94,6 +101,13 @@ async def lead_snapshot(engine: AsyncEngine, workspace_id: Any) -> list[tuple]:
             ),
             {"ws": workspace_id},
         )
+        rows_of: dict[Any, list[str]] = {}
+        for lead_id, term in terms:
+            rows_of.setdefault(lead_id, []).append(term)
+        for lead in leads:
+            expected = [] if lead.deleted_at else terms_of(lead.search_text)
+            assert rows_of.pop(lead.id, []) == lead.search_terms.split() == expected, lead
+        assert rows_of == {}, "term rows of no lead"
         return [tuple(r) for r in [*leads, *terms, *tags]]
 
 

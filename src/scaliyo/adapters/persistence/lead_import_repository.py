@@ -64,14 +64,14 @@ LEAD_COPY_COLUMNS = (
     "name_key",
     "sort_name",
     "search_text",
+    "search_terms",
 )
 CHUNK_COLUMNS = ("workspace_id", "source", "owner_id", "created_at", "updated_at", "deleted_at")
-# The TEMP table has the COPY columns, and the lead's search terms joined by spaces (a term
-# holds only letters and digits): the term rows are made from it in SQL, not sent as arrays
-# of one element per term.
+# The term rows are made in SQL from the leads' ``search_terms`` (terms joined by spaces), not
+# sent as arrays of one element per term.
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS import_leads ON COMMIT DELETE ROWS AS "
-    f"SELECT {', '.join(LEAD_COPY_COLUMNS)}, search_text AS search_terms FROM leads WITH NO DATA"
+    f"SELECT {', '.join(LEAD_COPY_COLUMNS)} FROM leads WITH NO DATA"
 )
 # No ON CONFLICT (its speculative insertion checks every unique index twice): a key another
 # transaction took since the chunk was resolved is a unique violation, and the chunk runs again.
@@ -193,8 +193,8 @@ _TEXT_OF: dict[Any, str | None] = {
 
 def lead_copy_record(new: NewLead) -> tuple:
     """A new lead's ``leads`` row in ``LEAD_COPY_COLUMNS`` order (the values ``lead_values``
-    gives a ``Lead``; JSON columns as text), then its search terms. Built field by field: it
-    runs for every imported lead."""
+    gives a ``Lead``; JSON columns as text). Built field by field: it runs for every imported
+    lead."""
     row = new.row
     p = row.profile
     assert p is not None
@@ -314,7 +314,7 @@ class SqlLeadImports:
         await raw.copy_records_to_table(
             "import_leads",
             records=list(map(lead_copy_record, many)),
-            columns=(*LEAD_COPY_COLUMNS, "search_terms"),
+            columns=LEAD_COPY_COLUMNS,
         )
         chunk = {"workspace": workspace, "source": source, "now": now}
         inserted = (await self._connection.execute(_MOVE_LEADS, chunk)).rowcount

@@ -594,6 +594,8 @@ leads = Table(
     Column("name_key", Text, nullable=True),
     Column("sort_name", Text, nullable=False),
     Column("search_text", Text, nullable=False),
+    # The lead's rows of ``lead_search_terms``, joined by spaces ("" while deleted).
+    Column("search_terms", Text, nullable=False, server_default=text("''")),
     _tstz("created_at"),
     _tstz("updated_at"),
     _tstz("deleted_at", nullable=True),
@@ -695,15 +697,15 @@ lead_tags = Table(
     Index("ix_lead_tags_workspace_id_lead_id", "workspace_id", "lead_id"),
 )
 
-# The words of live leads' names, emails and companies (folded), for word-prefix search.
+# The words of live leads' names, emails and companies (folded), for word-prefix search. A
+# lead's rows are those its ``leads.search_terms`` lists: they are found through the primary
+# key, and a lead is probed for a word on its own row (migration 0046).
 lead_search_terms = Table(
     "lead_search_terms",
     metadata,
     Column("workspace_id", UUID(as_uuid=True), primary_key=True),
     Column("term", Text(collation="C"), primary_key=True),
     Column("lead_id", UUID(as_uuid=True), primary_key=True),
-    # A lead's terms: rewriting them, and probing "has a term starting with …" index-only.
-    Index("ix_lead_search_terms_workspace_id_lead_id", "workspace_id", "lead_id", "term"),
 )
 
 # The ideal customer profile: one row per workspace (absent: defaulted from onboarding).
