@@ -17,6 +17,8 @@ It runs as ``scaliyo_system``, which migration 0044 grants ``MAINTAIN`` on the l
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import text
 
 from scaliyo.adapters.persistence.database import Database
@@ -26,7 +28,13 @@ LEAD_TABLES = ("leads", "lead_search_terms", "lead_tags")
 
 
 async def vacuum_lead_tables(database: Database) -> None:
-    """VACUUM (ANALYZE) the lead tables (outside a transaction, as VACUUM must be)."""
+    """VACUUM (ANALYZE) the lead tables, each on a connection of its own at the same time (a
+    vacuum works on one core; the two largest tables take about as long)."""
+    await asyncio.gather(*(_vacuum(database, table) for table in LEAD_TABLES))
+
+
+async def _vacuum(database: Database, table: str) -> None:
     async with database.system.connect() as connection:
+        # outside a transaction, as VACUUM must be
         connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f"VACUUM (ANALYZE) {', '.join(LEAD_TABLES)}"))
+        await connection.execute(text(f"VACUUM (ANALYZE) {table}"))
