@@ -240,9 +240,11 @@ class _Importer:
         self._index = DedupIndex()
         self._touched: dict[UUID, int] = {}  # lead id → the row of this run that matched it
         self._done = 0  # data rows gone through (replayed or written)
+        self._saved_total: int | None = None
 
     async def run(self, rows: UploadRows, preparer: RowPreparer) -> None:
-        await self._save_total(rows.total)
+        """Import every chunk not yet committed. The rows are counted meanwhile: the total is
+        reported and stored once known, and always before the end."""
         if self._resume_at:
             async with self._uow_factory(self._workspace) as uow:
                 self._touched = await uow.lead_imports.matches(self._import_id)
@@ -257,9 +259,9 @@ class _Importer:
                 writing.append((chunk, asyncio.ensure_future(self._write_chunk(chunk))))
                 previous = chunk
                 while len(writing) >= WRITERS:
-                    await self._written(writing.popleft(), rows.total)
+                    await self._written(writing.popleft(), rows)
             while writing:
-                await self._written(writing.popleft(), rows.total)
+                await self._written(writing.popleft(), rows)
             if rows.broken is not None:  # the rest of the file is one report line
                 problem = RowProblem(
                     None, "malformed_csv", f"{rows.broken.message} The rest was not read."
@@ -268,6 +270,7 @@ class _Importer:
                 chunk = self._chunk(broken, previous)
                 if chunk is not None:
                     await self._write_chunk(chunk)
+            await self._save_total(await rows.counted())
         except BaseException as error:
             # chunks already being written still land (a resumed run skips them), unless the
             # job itself is being cancelled
@@ -277,11 +280,14 @@ class _Importer:
             await asyncio.gather(*(task for _, task in writing), return_exceptions=True)
             raise
 
-    async def _written(self, writing: tuple[_Chunk, asyncio.Task[None]], total: int) -> None:
+    async def _written(self, writing: tuple[_Chunk, asyncio.Task[None]], rows: UploadRows) -> None:
         chunk, task = writing
         await task
         done = chunk.start + len(chunk.prepared)
-        await self._job.report_progress(done, max(total, done))
+        total = rows.total
+        if total is not None and self._saved_total != total:
+            await self._save_total(total)
+        await self._job.report_progress(done, None if total is None else max(total, done))
 
     def _chunk(self, prepared: list[PreparedRow], previous: _Chunk | None) -> _Chunk | None:
         candidates, counts, problems = self._in_file(prepared)
@@ -292,6 +298,9 @@ class _Importer:
         return _Chunk(prepared, start, candidates, counts, problems, previous)
 
     async def _save_total(self, total: int) -> None:
+        if self._saved_total == total:
+            return
+        self._saved_total = total
         async with self._uow_factory(self._workspace) as uow:
             record = await uow.lead_imports.get(self._import_id, for_update=True)
             assert record is not None

@@ -138,13 +138,18 @@ class BrokenRow(msgspec.Struct, frozen=True):
 
 class UploadRows(Protocol):
     """The data records of an upload, numbered as rows of the file (the header is row 1), in
-    batches of ``size``; the header and blank records are left out. ``total`` counts them.
+    batches of ``size``; the header and blank records are left out. ``counted`` counts them
+    (while the batches are read); ``total`` is that count once it is known, else ``None``.
 
     A file that stops being CSV part way (a quote never closed) gives the records before that
     point; ``broken`` then says where it stopped and why (that row counts in ``total``)."""
 
-    total: int
     broken: BrokenRow | None
+
+    @property
+    def total(self) -> int | None: ...
+
+    async def counted(self) -> int: ...
 
     def batches(self, size: int) -> AsyncIterator[list[NumberedRecord]]: ...
 
@@ -153,5 +158,5 @@ class UploadRows(Protocol):
 
 class UploadReader(Protocol):
     async def open(self, upload: UploadRecord) -> UploadRows:
-        """Fetch the upload's file and count its data records."""
+        """Fetch the upload's file and start counting its data records."""
         ...
