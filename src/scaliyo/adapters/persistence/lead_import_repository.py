@@ -95,6 +95,14 @@ _MOVE_TAGS = text(
     "FROM import_leads CROSS JOIN LATERAL unnest(tag_keys, tags) AS u (tag_key, tag) "
     "ON CONFLICT DO NOTHING"
 )
+# A chunk's report lines in one statement, not one each (a chunk of 4,000 rows of a file with
+# 5% duplicates has 200 lines).
+_ADD_PROBLEMS = text(
+    'INSERT INTO lead_import_errors (workspace_id, import_id, row, seq, "column", code, message) '
+    "SELECT CAST(:workspace AS uuid), CAST(:import_id AS uuid), r, s, c, k, m "
+    "FROM unnest(CAST(:rows AS bigint[]), CAST(:seqs AS smallint[]), CAST(:columns AS text[]), "
+    "CAST(:codes AS text[]), CAST(:messages AS text[])) AS u (r, s, c, k, m)"
+)
 _COUNT_FIELDS = ImportCounts.__struct_fields__
 # The workspace as a value unknown when planning (see ``SqlLeadImports.matching``).
 _WS = "(SELECT CAST(:ws AS uuid))"
@@ -326,21 +334,17 @@ class SqlLeadImports:
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None:
         if not problems:
             return
-        workspace = self._ws()
         await self._connection.execute(
-            insert(lead_import_errors),
-            [
-                {
-                    "workspace_id": workspace,
-                    "import_id": import_id,
-                    "row": p.row,
-                    "seq": p.seq,
-                    "column": p.column,
-                    "code": p.code,
-                    "message": p.message,
-                }
-                for p in problems
-            ],
+            _ADD_PROBLEMS,
+            {
+                "workspace": self._ws(),
+                "import_id": import_id,
+                "rows": [p.row for p in problems],
+                "seqs": [p.seq for p in problems],
+                "columns": [p.column for p in problems],
+                "codes": [p.code for p in problems],
+                "messages": [p.message for p in problems],
+            },
         )
 
     async def add_matches(self, import_id: UUID, matches: dict[UUID, int]) -> None:
