@@ -3,6 +3,8 @@ it: the count is the import's, and closing the rows stops the count and leaks no
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import tempfile
 
@@ -53,3 +55,27 @@ async def test_closing_the_rows_stops_the_count_and_closes_its_descriptor():
     assert await rows.counted() == -1  # stopped: closed long before it could finish
     assert rows.total is None
     assert _open_fds() == before
+
+
+async def test_a_count_that_failed_after_the_rows_closed_is_not_reported_as_lost(monkeypatch):
+    from scaliyo.adapters.imports import upload_rows
+
+    def failing(fd, fmt, stop):
+        os.close(fd)
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(upload_rows, "_count", failing)
+    loop = asyncio.get_running_loop()
+    reported: list[dict] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        rows = await open_file_rows(_file("Email\r\na@example.com\r\n"), FMT)
+        counting = rows._counting  # the import failed before it asked for the count
+        await rows.close()
+        await asyncio.wait([counting])
+        del rows, counting
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []

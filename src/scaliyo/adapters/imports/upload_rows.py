@@ -91,7 +91,13 @@ class FileRows:
 
     async def close(self) -> None:
         self._stop.set()  # a count still running stops at its next row
+        self._counting.add_done_callback(_retrieved)  # a failed count nobody awaited is no error
         self._file.close()
+
+
+def _retrieved(counting: asyncio.Future[int]) -> None:
+    if not counting.cancelled():
+        counting.exception()
 
 
 class _OwnPosition(io.RawIOBase):
