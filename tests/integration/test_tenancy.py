@@ -66,6 +66,24 @@ async def test_every_tenant_table_has_forced_rls_and_a_workspace_index(owner_eng
     assert unclassified == set(), "every table is a tenant table or a named platform table"
 
 
+async def test_every_tenant_policy_reads_the_tenant_once_a_statement(owner_engine):
+    """The setting is read through a sub-select (run once a statement), not for every row a
+    statement writes or filters (migration 0047)."""
+    async with owner_engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT tablename, qual, with_check FROM pg_policies"
+                    " WHERE schemaname = 'public'"
+                )
+            )
+        ).all()
+    assert len(rows) >= 20
+    read_once = "( SELECT (NULLIF(current_setting('app.workspace_id'::text, true), ''::text))::uuid"
+    assert [row.tablename for row in rows if read_once not in row.qual] == []
+    assert [row.tablename for row in rows if read_once not in row.with_check] == []
+
+
 async def test_app_role_is_unprivileged_and_owns_nothing(owner_engine):
     async with owner_engine.connect() as conn:
         role = (

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import op
 
-TENANT_SETTING = "NULLIF(current_setting('app.workspace_id', true), '')::uuid"
+# A sub-select, so a statement reads the setting once (an InitPlan) rather than once per row it
+# writes or checks (migration 0047).
+TENANT_SETTING = "(SELECT NULLIF(current_setting('app.workspace_id', true), '')::uuid)"
 
 
 def enable_tenant_rls(table: str, column: str = "workspace_id") -> None:
