@@ -7,8 +7,9 @@ Starts its own embedded PostgreSQL and NATS (under /tmp, removed after), migrate
 workspace on a custom plan without a contact limit. It generates an Apollo-style CSV (UTF-8
 names, ASCII addresses with 1% internationalised ones, blanks, 5% of rows repeating an earlier
 person's email in other case and spacing), stores it in blob storage, registers and imports it
-through the bus and runs the job in this process as a worker would (rows prepared in a process
-per CPU, in a pool started with the worker), and prints:
+through the bus and runs the job in this process as a worker would (rows prepared in a pool of
+``--workers`` processes, by default the worker's: one per CPU but one, started with the
+worker), and prints:
 
 - rows/s end to end (fetching the file, counting, preparing, writing, reporting);
 - the physical limit: asyncpg ``copy_records_to_table`` of the same leads (already prepared)
