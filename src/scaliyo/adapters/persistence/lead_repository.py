@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scaliyo.adapters.persistence.tables import lead_search_terms, lead_tags, leads
-from scaliyo.application.leads.derived import query_words, search_terms, search_text, sort_name
+from scaliyo.application.leads.derived import query_words, search_text, sort_name, terms_of
 from scaliyo.application.leads.errors import LeadExists
 from scaliyo.application.leads.filters import LeadFilter, Order, Position, SortKey
 from scaliyo.application.leads.ports import Selection, TagCount
@@ -125,6 +125,7 @@ def profile_values(profile: LeadProfile) -> dict[str, Any]:
 def lead_values(lead: Lead) -> dict[str, Any]:
     """Every column of a lead's row, derived ones included."""
     profile = lead.profile
+    searched = search_text(profile)
     return {
         "id": lead.id,
         "workspace_id": lead.workspace_id,
@@ -140,8 +141,8 @@ def lead_values(lead: Lead) -> dict[str, Any]:
         ],
         "name_key": name_key(profile.first_name, profile.last_name, profile.company_domain),
         "sort_name": sort_name(profile),
-        "search_text": search_text(profile),
-        "search_terms": "" if lead.is_deleted else " ".join(search_terms(profile)),
+        "search_text": searched,
+        "search_terms": "" if lead.is_deleted else " ".join(terms_of(searched)),
         "created_at": lead.created_at,
         "updated_at": lead.updated_at,
         "deleted_at": lead.deleted_at,
