@@ -326,9 +326,9 @@ class SqlLeadImports:
         )
         chunk = {"workspace": workspace, "source": source, "now": now}
         inserted = (await self._connection.execute(_MOVE_LEADS, chunk)).rowcount
-        await self._connection.execute(_MOVE_TERMS, chunk)
+        await self._connection.execute(_MOVE_TERMS, {"workspace": workspace})
         if any(new.row.tags for new in many):
-            await self._connection.execute(_MOVE_TAGS, chunk)
+            await self._connection.execute(_MOVE_TAGS, {"workspace": workspace})
         return inserted
 
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None:
