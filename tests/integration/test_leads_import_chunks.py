@@ -5,6 +5,7 @@ and a chunk's lookups stay index probes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from uuid import UUID
@@ -46,13 +47,26 @@ async def _import(database, owner_engine, name: str, files: list[bytes], *, chun
     return counts_of(row), await owner_rows(owner_engine, REPORT, i=UUID(import_id))
 
 
-@pytest.mark.parametrize("writers", [1, 2])
+@pytest.mark.parametrize(("writers", "slow_commits"), [(1, False), (2, False), (2, True)])
 async def test_a_chunk_reaching_a_lead_the_chunk_before_matched_reports_a_duplicate(
-    database, owner_engine, monkeypatch, writers
+    database, owner_engine, monkeypatch, writers, slow_commits
 ):
     """One row a chunk: rows 3, 5 and 7 reach the leads rows 2, 4 and 6 (the chunks right
-    before) matched by email, by their LinkedIn URLs."""
+    before) matched by email, by their LinkedIn URLs. With slow commits each chunk resolves
+    after the one before committed but before it ended, so only what that one matched tells
+    it (were that not read, the chunk's matches would collide with that one's in
+    ``lead_import_matches`` and the chunk would run again)."""
     monkeypatch.setattr(import_job, "WRITERS", writers)
+    if slow_commits:  # a chunk's matching waits for the locks of the one before, so it
+        # resolves between that one's commit and its end: what it matched is still pending
+        leave = SqlUnitOfWork.__aexit__
+
+        async def slowly(self, *exc_info):
+            if self._committed:
+                await asyncio.sleep(0.2)
+            await leave(self, *exc_info)
+
+        monkeypatch.setattr(SqlUnitOfWork, "__aexit__", slowly)
     people = ("ada", "bob", "cy")
     existing = csv_bytes(
         [["email", "linkedin"]]
@@ -65,8 +79,9 @@ async def test_a_chunk_reaching_a_lead_the_chunk_before_matched_reports_a_duplic
             [f"{p}.other@adjacent.example", f"linkedin.com/in/{p}"],
         ]
     rows.append(["new@adjacent.example", ""])
+    name = f"Adjacent {writers} {slow_commits}"
     counts, report = await _import(
-        database, owner_engine, f"Adjacent {writers}", [existing, csv_bytes(rows)], chunk_rows=1
+        database, owner_engine, name, [existing, csv_bytes(rows)], chunk_rows=1
     )
     assert counts == (1, 0, 6, 0, 0)  # created, updated, duplicates, invalid, limit_reached
     assert report == [
