@@ -21,7 +21,7 @@ from scaliyo.application.bus import (
 )
 from scaliyo.application.identity.auth_handlers import auth_handlers
 from scaliyo.application.identity.auth_ports import AuthLimits, AuthServices, AuthTokenRecord
-from scaliyo.application.identity.ports import SessionRecord, UserRecord
+from scaliyo.application.identity.ports import SessionHolder, SessionRecord, UserRecord
 from scaliyo.application.identity.services import AppLinks, IdentityServices
 from scaliyo.application.identity.workspace_ports import StarterSeats
 from scaliyo.application.shared.audit import AuditEntry
@@ -197,12 +197,16 @@ class AuthDirectory(FakeDirectory):
         found = next((u for u in self._store.identity.users.values() if u.email == email), None)
         return copy.deepcopy(found)
 
-    async def session_by_token_hash(self, token_hash):
+    async def session_holder(self, token_hash):
         hashes = self._store.session_hashes  # type: ignore[attr-defined]
         for session_id, (digest, csrf_hash) in hashes.items():
             if digest == token_hash:
                 session = copy.deepcopy(self._store.auth.sessions[session_id])  # type: ignore[attr-defined]
-                return SessionRecord(session=session, csrf_hash=csrf_hash)
+                return SessionHolder(
+                    record=SessionRecord(session=session, csrf_hash=csrf_hash),
+                    user=await self.account(session.user_id),
+                    workspaces=await self.workspaces_of(session.user_id),
+                )
         return None
 
 

@@ -16,6 +16,7 @@ import uuid_utils
 from scaliyo.application.identity.ports import (
     ApiKeyRecord,
     InviteRecord,
+    KeyHolder,
     MembershipRecord,
     UserRecord,
     WorkspaceMembership,
@@ -364,8 +365,15 @@ class FakeDirectory:
         m = self._store.identity.memberships.get((workspace_id, user_id))
         return None if m is None else m.role
 
-    async def api_key(self, key_id):
-        return next((k for k in self._store.identity.api_keys.values() if k.key_id == key_id), None)
+    async def key_holder(self, key_id):
+        key = next((k for k in self._store.identity.api_keys.values() if k.key_id == key_id), None)
+        if key is None:
+            return None
+        return KeyHolder(
+            key=key,
+            user=copy.deepcopy(self._store.identity.users.get(key.created_by)),
+            role=await self.role_in(key.created_by, key.workspace_id),
+        )
 
     async def invite_by_token_hash(self, token_hash):
         return next(
@@ -373,7 +381,7 @@ class FakeDirectory:
             None,
         )
 
-    async def session_by_token_hash(self, token_hash):
+    async def session_holder(self, token_hash):
         return None
 
 

@@ -15,7 +15,13 @@ from uuid import UUID
 
 from scaliyo.application.bus import Actor, ActorKind
 from scaliyo.application.identity.handlers import WorkspaceNotFound
-from scaliyo.application.identity.ports import AccountDirectory, UserRecord, WorkspaceMembership
+from scaliyo.application.identity.ports import (
+    AccountDirectory,
+    KeyHolder,
+    SessionHolder,
+    UserRecord,
+    WorkspaceMembership,
+)
 from scaliyo.application.identity.security import SecretTokens
 from scaliyo.application.shared.ports import Clock
 from scaliyo.domain.identity import lifetimes
@@ -40,6 +46,14 @@ class CsrfFailed(PermissionDenied):
 
 class CredentialDirectory(AccountDirectory, Protocol):
     """The account directory with the account look-ups of sign-in (a platform path too)."""
+
+    async def key_holder(self, key_id: str) -> KeyHolder | None:
+        """An API key with its creator's account and role there, in one read."""
+        ...
+
+    async def session_holder(self, token_hash: str) -> SessionHolder | None:
+        """A session with its user's account and workspaces, in one read."""
+        ...
 
     async def account(self, user_id: UserId) -> UserRecord | None: ...
 
@@ -110,15 +124,16 @@ class Authentication:
         token = token.strip()
         if not 0 < len(token) <= MAX_SESSION_TOKEN_LENGTH:
             raise Unauthenticated("The session is not valid; sign in again.")
-        record = await self._directory.session_by_token_hash(self._tokens.digest(token))
+        holder = await self._directory.session_holder(self._tokens.digest(token))
         now = self._clock.now()
-        if record is None or record.session.state(now) is not SessionState.ACTIVE:
+        if holder is None or holder.record.session.state(now) is not SessionState.ACTIVE:
             raise Unauthenticated("The session has ended; sign in again.")
+        record = holder.record
         session = record.session
-        user = await self._directory.account(session.user_id)
+        user = holder.user
         if user is None:
             raise Unauthenticated("The session has ended; sign in again.")
-        memberships = await self._directory.workspaces_of(user.id)
+        memberships = holder.workspaces
         membership = _request_workspace(memberships, workspace_header, session.current_workspace_id)
         if session.needs_touch(now):
             await self._activity.session_seen(session.id, now)
@@ -140,17 +155,16 @@ class Authentication:
         if parsed is None:
             raise Unauthenticated("The API key is not valid.")
         key_id, secret = parsed
-        key = await self._directory.api_key(key_id)
+        holder = await self._directory.key_holder(key_id)
         if (
-            key is None
-            or key.revoked_at is not None
+            holder is None
+            or holder.key.revoked_at is not None
             or not hmac.compare_digest(
-                key.secret_hash.encode(), self._tokens.digest(secret).encode()
+                holder.key.secret_hash.encode(), self._tokens.digest(secret).encode()
             )
         ):
             raise Unauthenticated("The API key is not valid.")
-        role = await self._directory.role_in(key.created_by, key.workspace_id)
-        user = None if role is None else await self._directory.account(key.created_by)
+        key, role, user = holder.key, holder.role, holder.user
         if role is None or user is None:
             raise Unauthenticated("The API key's creator is no longer a member of its workspace.")
         now = self._clock.now()

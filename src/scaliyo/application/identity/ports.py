@@ -88,6 +88,24 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     csrf_hash: str
 
 
+class KeyHolder(msgspec.Struct, kw_only=True):
+    """An API key with what authenticating it needs, read at once: its creator's account and
+    role in the key's workspace (``None`` when gone or no longer a member)."""
+
+    key: ApiKeyRecord
+    user: UserRecord | None
+    role: WorkspaceRole | None
+
+
+class SessionHolder(msgspec.Struct, kw_only=True):
+    """A session with what authenticating it needs, read at once: its user's account
+    (``None`` when gone) and workspaces."""
+
+    record: SessionRecord
+    user: UserRecord | None
+    workspaces: list[WorkspaceMembership]
+
+
 class AccountDirectory(Protocol):
     """Cross-workspace look-ups for authentication (a platform path: scaliyo_system)."""
 
@@ -95,8 +113,4 @@ class AccountDirectory(Protocol):
 
     async def role_in(self, user_id: UserId, workspace_id: WorkspaceId) -> WorkspaceRole | None: ...
 
-    async def api_key(self, key_id: str) -> ApiKeyRecord | None: ...
-
     async def invite_by_token_hash(self, token_hash: str) -> InviteRecord | None: ...
-
-    async def session_by_token_hash(self, token_hash: str) -> SessionRecord | None: ...
