@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
+from scaliyo.adapters.queue import lead_jobs
 from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.application.jobs.job_types import job_types
@@ -20,6 +21,7 @@ from scaliyo.domain.shared.ids import JobId, WorkspaceId
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
 from tests.integration.helpers.identity import as_user
+from tests.integration.helpers.jobs_processes import eventually
 from tests.integration.helpers.leads import (
     count_rows,
     leads_bus,
@@ -158,3 +160,43 @@ async def test_a_large_selection_runs_as_a_job_with_progress(database, owner_eng
         ws=workspace_id,
     )
     assert tag_events == 12
+
+
+async def test_a_bulk_job_that_changed_many_leads_has_the_lead_tables_vacuumed_and_analyzed(
+    database, owner_engine, monkeypatch
+):
+    """As after an import (the workspace's next lists and searches are planned for what it
+    holds now); a bulk job below the threshold leaves them to autovacuum."""
+    monkeypatch.setattr(lead_jobs, "VACUUM_AFTER_ROWS", 5)
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Bulk analyze")
+    bus = leads_bus(database, bulk_inline_max=2)
+    context = as_user(owner, workspace_id, "owner")
+    for index in range(10):
+        tag = "few" if index < 4 else "many"
+        await bus.execute(
+            CreateLead(lead=NewLead(email=f"b{index}@analyze.example", tags=[tag])), context
+        )
+    analyses = (
+        "SELECT sum(analyze_count + vacuum_count) FROM pg_stat_user_tables"
+        " WHERE relname IN ('leads', 'lead_search_terms', 'lead_tags')"
+    )
+    bind_lead_jobs(database)
+    runner = JobRunner(SqlJobLeases(database.app, lease_seconds=30), job_types, renew_every=10)
+    before = None
+    for tag in ("few", "many"):  # 4 leads, then 6
+        action = BulkRequest(action="delete", filter=LeadFilterInput(tag=[tag]))
+        result = await bus.execute(BulkLeads(request=action), context)
+        assert result.job is not None
+        if before is None:
+            before = await count_rows(owner_engine, analyses)
+        settlement = await runner.run(JobId(UUID(result.job.id)), WorkspaceId(workspace_id))
+        assert settlement.ack
+        if tag == "few":
+            assert await count_rows(owner_engine, analyses) == before
+    assert before is not None
+
+    async def analyzed() -> int | None:
+        after = await count_rows(owner_engine, analyses)
+        return after if after == before + 6 else None
+
+    await eventually(analyzed, within=5)

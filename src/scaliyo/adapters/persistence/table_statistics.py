@@ -7,9 +7,10 @@ probes search terms index-only once vacuum has marked their pages all-visible. R
 searches of that workspace were slow: status + tag + score 208 ms p95, ``company kowalski`` 78,
 ``j m`` 153. ANALYZE alone brought the first to 7.5 ms but left the searches at 94 and 134 ms
 (heap fetches); with VACUUM (ANALYZE), as the bench runs, they take 11–20 ms at a million leads.
-So an import that wrote many leads vacuums and analyzes the lead tables at its end: the work
-autovacuum would do later, done while the import's user waits for it anyway. Vacuum reads only
-pages not yet all-visible (mostly the import's), and analyze samples a fixed number of rows.
+So a job that wrote many leads (an import, a bulk action, a re-score) vacuums and analyzes the
+lead tables at its end: the work autovacuum would do later, done while the job's user waits for
+it anyway. Vacuum reads only pages not yet all-visible (mostly the job's), and analyze samples a
+fixed number of rows.
 
 It runs as ``scaliyo_system``, which migration 0044 grants ``MAINTAIN`` on the lead tables
 (PostgreSQL 17+; on older servers the command warns and skips them, and autovacuum remains).
@@ -23,7 +24,7 @@ from sqlalchemy import text
 
 from scaliyo.adapters.persistence.database import Database
 
-VACUUM_AFTER_ROWS = 10_000  # leads created or updated by one import
+VACUUM_AFTER_ROWS = 10_000  # leads written by one job (an import, a bulk action)
 LEAD_TABLES = ("leads", "lead_search_terms", "lead_tags")
 
 

@@ -3,8 +3,9 @@ and ``bulk_import`` (CSV imports).
 
 Importing this module registers the job types; the worker process binds them to its database
 and blob storage at start (``bind_lead_jobs``), as job functions get nothing but their
-``JobContext``. Every chunk runs in a tenant-scoped transaction as ``scaliyo_app``; an import
-that wrote many leads then has the lead tables vacuumed and analyzed (as ``scaliyo_system``).
+``JobContext``. Every chunk runs in a tenant-scoped transaction as ``scaliyo_app``; a job that
+wrote many leads (an import, a bulk action, a re-score) then has the lead tables vacuumed and
+analyzed (as ``scaliyo_system``).
 """
 
 from __future__ import annotations
@@ -74,9 +75,12 @@ def _database() -> Database:
 
 @job_types.register(BULK_JOB_TYPE)
 async def leads_bulk(job: JobContext) -> dict[str, Any]:
-    return await run_bulk_job(
-        job, unit_of_work_factory(_database().app), SystemClock(), UuidV7Factory()
+    database = _database()
+    result = await run_bulk_job(
+        job, unit_of_work_factory(database.app), SystemClock(), UuidV7Factory()
     )
+    await _refresh_statistics(database, job, written=result.get("affected", 0))
+    return result
 
 
 @job_types.register(IMPORT_JOB_TYPE)
@@ -93,11 +97,20 @@ async def bulk_import(job: JobContext) -> dict[str, Any]:
         BlobUploadReader(blobs),
         _bound.get("preparer") or InlinePreparer(),
     )
-    if result.get("created", 0) + result.get("updated", 0) >= VACUUM_AFTER_ROWS:
-        # the workspace's next lists and searches are fast; the import is done either way, so
-        # a failed vacuum is logged (autovacuum remains), not the job's failure
-        try:
-            await vacuum_lead_tables(database)
-        except Exception:
-            log.exception("vacuum after an import failed", extra={"job_id": str(job.job_id)})
+    await _refresh_statistics(
+        database, job, written=result.get("created", 0) + result.get("updated", 0)
+    )
     return result
+
+
+async def _refresh_statistics(database: Database, job: JobContext, *, written: int) -> None:
+    """After ``VACUUM_AFTER_ROWS`` leads or more were written (created, changed, deleted or
+    restored), vacuum and analyze the lead tables, so that the workspace's next lists and
+    searches are planned for what it holds now. The job's work is done either way: a failed
+    vacuum is logged (autovacuum remains), not the job's failure."""
+    if written < VACUUM_AFTER_ROWS:
+        return
+    try:
+        await vacuum_lead_tables(database)
+    except Exception:
+        log.exception("vacuum after a lead job failed", extra={"job_id": str(job.job_id)})
