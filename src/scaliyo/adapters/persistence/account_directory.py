@@ -1,9 +1,11 @@
 """The account directory: a named platform path (``scaliyo_system``, BYPASSRLS).
 
 It answers the few questions that must look across workspaces before a tenant is known: a
-user's workspaces and role in one, an account by id or address (sign-in), an API key by its key
-id, an invite or a session by the hash of its token. Each call is one short read-only
-transaction; nothing else uses this role.
+user's workspaces and role in one, an account by id or address (sign-in), an invite by the hash
+of its token, and what authenticating a request needs: an API key by its key id with its
+creator's account and role in the key's workspace, a session by the hash of its token with its
+user's account and workspaces — each in one statement, as every request asks it. Each call is
+one short read-only transaction; nothing else uses this role.
 """
 
 from __future__ import annotations
