@@ -366,3 +366,57 @@ async def test_bad_files_and_bad_requests_are_problems_never_500(
     ) == (404, "upload_not_found")
     assert str(UUID(import_id))
     assert other_ws != workspace_id
+
+
+async def test_a_workspaces_imports_are_listed_newest_first_with_their_file_names(
+    client, database, owner_engine, nc
+):
+    """An import history: every import as ``GET /leads/imports/{id}`` shows it, newest first,
+    in pages; another workspace's imports are not there."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import history")
+    _, other_headers, _ = await leads_workspace(database, owner_engine, "Import elsewhere")
+    shown = []
+    for index, name in enumerate(("january.csv", "february.csv", None)):
+        body = csv_bytes([["email"], [f"p{index}@history.example"]])
+        uploaded = await upload(client, headers, body, multipart=name is not None, name=name)
+        started = await client.post(
+            "/api/v1/leads/imports",
+            json={"upload_id": uploaded.json()["upload_id"]},
+            headers=headers,
+        )
+        if index < 2:  # the last stays queued
+            assert (await run_import_job(database, nc, workspace_id, started.json()["job_id"])).ack
+        view = await client.get(
+            f"/api/v1/leads/imports/{started.json()['import_id']}", headers=headers
+        )
+        shown.append(view.json())
+    elsewhere = await upload(client, other_headers, csv_bytes([["email"], ["x@else.example"]]))
+    assert (
+        await client.post(
+            "/api/v1/leads/imports",
+            json={"upload_id": elsewhere.json()["upload_id"]},
+            headers=other_headers,
+        )
+    ).status_code == 202
+    assert [view.get("filename") for view in shown] == ["january.csv", "february.csv", None]
+    assert [view["status"] for view in shown] == ["completed", "completed", "queued"]
+
+    listed = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = await client.get("/api/v1/leads/imports", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        listed.extend(page.json()["items"])
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert listed == shown[::-1]
+
+    for params in ({"limit": 0}, {"limit": 201}, {"cursor": "%%"}):
+        bad = await client.get("/api/v1/leads/imports", params=params, headers=headers)
+        assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed"), params
+    bad_cursor = await client.get("/api/v1/leads/imports", params={"cursor": "%%"}, headers=headers)
+    assert [e["code"] for e in bad_cursor.json()["errors"]] == ["invalid_cursor"]
+    other = await client.get("/api/v1/leads/imports", headers=other_headers)
+    assert [view["upload_id"] for view in other.json()["items"]] == [elsewhere.json()["upload_id"]]

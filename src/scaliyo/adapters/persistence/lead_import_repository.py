@@ -284,6 +284,21 @@ class SqlLeadImports:
         row = (await self._connection.execute(query)).first()
         return None if row is None else _import_from_row(row)
 
+    async def recent(
+        self, *, limit: int, before: UUID | None
+    ) -> list[tuple[ImportRecord, str | None]]:
+        query = (
+            select(lead_imports, lead_uploads.c.filename.label("upload_filename"))
+            .join(lead_uploads, lead_uploads.c.id == lead_imports.c.upload_id)
+            .where(lead_imports.c.workspace_id == self._ws())
+            .order_by(lead_imports.c.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(lead_imports.c.id < before)
+        rows = await self._connection.execute(query)
+        return [(_import_from_row(row), row.upload_filename) for row in rows]
+
     async def save(self, record: ImportRecord) -> None:
         await self._connection.execute(
             update(lead_imports)

@@ -35,6 +35,7 @@ from scaliyo.application.leads.commands import (
 from scaliyo.application.leads.import_commands import (
     GetImport,
     ListImportProblems,
+    ListImports,
     RegisterUpload,
     StartImport,
 )
@@ -42,6 +43,7 @@ from scaliyo.application.leads.import_handlers import (
     DEFAULT_CHUNK_ROWS,
     GetImportHandler,
     ListImportProblemsHandler,
+    ListImportsHandler,
     RegisterUploadHandler,
     StartImportHandler,
 )
@@ -116,5 +118,6 @@ def lead_handlers(
         StartImport: StartImportHandler(clock, ids, chunk_rows=import_chunk_rows),
         GetImport: GetImportHandler(),
         ListImportProblems: ListImportProblemsHandler(),
+        ListImports: ListImportsHandler(),
     }
     return handlers

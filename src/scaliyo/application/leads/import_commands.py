@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from scaliyo.application.bus import Command, Query
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT
 from scaliyo.domain.leads.imports import DuplicatePolicy
 
 PREVIEW_ROWS = 20
@@ -52,6 +53,13 @@ class StartImport(Command, frozen=True, kw_only=True):
 
 class GetImport(Query, frozen=True, kw_only=True):
     import_id: str
+
+
+class ListImports(Query, frozen=True, kw_only=True):
+    """The workspace's imports, newest first."""
+
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
 
 
 class ListImportProblems(Query, frozen=True, kw_only=True):
@@ -111,6 +119,7 @@ class ImportView(msgspec.Struct, kw_only=True, omit_defaults=True):
     progress: ImportProgress
     counts: ImportCountsView
     created_at: str
+    filename: str | None = None  # the uploaded file's name, when it had one
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None

@@ -20,6 +20,7 @@ from scaliyo.application.leads.import_commands import (
     ImportStarted,
     ImportView,
     ListImportProblems,
+    ListImports,
     RegisterUpload,
     StartImport,
     UploadView,
@@ -34,6 +35,7 @@ from scaliyo.application.leads.import_ports import (
 from scaliyo.application.leads.import_rows import RowRules, prepare_rows
 from scaliyo.application.leads.lead_handlers import workspace_of
 from scaliyo.application.leads.workspace_data import icp_of
+from scaliyo.application.shared.pagination import Page, check_limit, decode_cursor, page_of
 from scaliyo.application.shared.ports import Clock, IdFactory
 from scaliyo.application.shared.time import rfc3339, rfc3339_or_none
 from scaliyo.domain.identity.roles import Permission
@@ -260,10 +262,11 @@ async def load_import(uow, raw_id: str) -> ImportRecord:
     return record
 
 
-def import_view(record: ImportRecord) -> ImportView:
+def import_view(record: ImportRecord, filename: str | None = None) -> ImportView:
     counts: ImportCounts = record.counts
     return ImportView(
         id=str(record.id),
+        filename=filename,
         upload_id=str(record.upload_id),
         job_id=None if record.job_id is None else str(record.job_id),
         status=record.status,
@@ -279,11 +282,31 @@ def import_view(record: ImportRecord) -> ImportView:
 
 
 class GetImportHandler:
-    """``GET /leads/imports/{id}``: status, progress and counts. Viewers and above."""
+    """``GET /leads/imports/{id}``: status, progress, counts and the file's name. Viewers and
+    above; another workspace's import, or an id that is not one, is 404 ``import_not_found``."""
 
     async def __call__(self, message: GetImport, uow, context: Context) -> ImportView:
         require_permission(context, Permission.LEADS_READ)
-        return import_view(await load_import(uow, message.import_id))
+        record = await load_import(uow, message.import_id)
+        upload = await uow.lead_imports.get_upload(record.upload_id)
+        return import_view(record, None if upload is None else upload.filename)
+
+
+class ListImportsHandler:
+    """``GET /leads/imports``: the workspace's imports, newest first, as ``GET
+    /leads/imports/{id}`` shows each (an import history). Viewers and above; ``limit`` 1 to
+    200 (``out_of_range``), ``cursor`` the ``next_cursor`` of the page before
+    (``invalid_cursor`` otherwise)."""
+
+    async def __call__(self, message: ListImports, uow, context: Context) -> Page[ImportView]:
+        require_permission(context, Permission.LEADS_READ)
+        limit = check_limit(message.limit)
+        rows = await uow.lead_imports.recent(limit=limit + 1, before=decode_cursor(message.cursor))
+        page = page_of(rows, limit, lambda row: row[0].id)
+        return Page(
+            items=[import_view(record, filename) for record, filename in page.items],
+            next_cursor=page.next_cursor,
+        )
 
 
 class ListImportProblemsHandler:

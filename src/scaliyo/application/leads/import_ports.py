@@ -92,6 +92,12 @@ class LeadImportStore(Protocol):
 
     async def get(self, import_id: UUID, *, for_update: bool = False) -> ImportRecord | None: ...
 
+    async def recent(
+        self, *, limit: int, before: UUID | None
+    ) -> list[tuple[ImportRecord, str | None]]:
+        """Imports newest first (older than ``before``), each with its upload's file name."""
+        ...
+
     async def save(self, record: ImportRecord) -> None:
         """Status, progress, counts, error and times."""
         ...

@@ -7,12 +7,12 @@ import csv
 import hashlib
 import io
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import multipart
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from scaliyo.adapters.settings import Settings
@@ -25,12 +25,14 @@ from scaliyo.application.leads.import_commands import (
     ImportStarted,
     ImportView,
     ListImportProblems,
+    ListImports,
     RegisterUpload,
     StartImport,
     UploadView,
 )
 from scaliyo.application.leads.import_ports import ImportProblem
 from scaliyo.application.shared.blobs import BlobStorage, BlobTooLarge
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from scaliyo.application.shared.ports import IdFactory
 from scaliyo.domain.identity.roles import Permission
 from scaliyo.domain.leads.export import escape_cell
@@ -237,6 +239,26 @@ async def get_import(
     return await bus.execute(GetImport(import_id=import_id), context)
 
 
+@get(
+    "/leads/imports",
+    tags=["leads"],
+    responses=IMPORT_PROBLEMS,
+    summary="The workspace's imports, newest first: status, progress, counts, file name",
+)
+@inject
+async def list_imports(
+    bus: FromDishka[Bus],
+    context: FromDishka[Context],
+    limit: Annotated[
+        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
+    ] = None,
+) -> Page[ImportView]:
+    return await bus.execute(ListImports(limit=limit, cursor=cursor), context)
+
+
 def _csv_lines(problems: list[ImportProblem], *, header: bool) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -282,4 +304,4 @@ async def import_errors(
     )
 
 
-route_handlers = [upload_leads, start_import, get_import, import_errors]
+route_handlers = [upload_leads, start_import, list_imports, get_import, import_errors]
