@@ -156,6 +156,7 @@ def async_url(raw: str) -> URL:
     return url
 
 
+MAX_IMPORT_CHUNK_ROWS = 20_000
 _INT_FIELDS = {
     "SCALIYO_PORT": ("port", 1, 65535),
     "SCALIYO_DB_POOL_SIZE": ("db_pool_size", 1, 500),
@@ -169,7 +170,9 @@ _INT_FIELDS = {
     "SCALIYO_RELAY_BATCH_SIZE": ("relay_batch_size", 1, 10_000),
     "SCALIYO_RELAY_MAX_PENDING": ("relay_max_pending", 1, 10_000),
     "SCALIYO_IMPORT_MAX_BYTES": ("import_max_bytes", 1, 2**40),
-    "SCALIYO_IMPORT_CHUNK_ROWS": ("import_chunk_rows", 1, 100_000),
+    # a chunk's one ``leads.imported`` event lists its leads' ids (40 bytes each as JSON):
+    # 20,000 of them still fit NATS's default 1 MiB message
+    "SCALIYO_IMPORT_CHUNK_ROWS": ("import_chunk_rows", 1, MAX_IMPORT_CHUNK_ROWS),
     "SCALIYO_IMPORT_WORKERS": ("import_workers", 0, 64),
     "SCALIYO_IMPORT_UPLOAD_RETENTION_HOURS": ("import_upload_retention_hours", 1, 24 * 366),
     "SCALIYO_TRUSTED_PROXY_HOPS": ("trusted_proxy_hops", 0, 10),
