@@ -241,6 +241,52 @@ async def test_while_nats_is_down_nothing_is_marked_and_nothing_is_lost_or_reord
         shutil.rmtree(store, ignore_errors=True)
 
 
+@pytest.mark.parametrize("checked_first", [True, False])
+async def test_a_message_too_large_for_nats_is_set_aside_and_its_aggregate_goes_on(
+    database: Database,
+    owner_engine: AsyncEngine,
+    nc: Client,
+    js: JetStreamContext,
+    checked_first: bool,
+) -> None:
+    """Set aside with why (and never tried again), while the rest of its aggregate and the
+    other aggregates go out in order, and the round is no failure: retried, it would fail
+    every round, and every round would back off. ``checked_first``: the relay knows the
+    connection's ``max_payload``; else nats-py's refusal tells it."""
+    await drain_outbox(database, js)
+    workspace = await insert_workspace(owner_engine, "Relay dead letter")
+    event_type = unique_type("oversized")
+    big, other = new_id(), new_id()
+    rows = event_rows(workspace, event_type, [big, other], 3)
+    too_large = rows[2]  # the second message of ``big``
+    too_large["payload"] = {**too_large["payload"], "blob": "x" * (nc.max_payload + 1)}
+    ids = await write_rows(database, workspace, rows)
+    options = {"max_payload": nc.max_payload} if checked_first else {}
+    relay = OutboxRelay(database.system, js, **options)
+    try:
+        assert await relay.relay_once() == 5
+        assert await relay.relay_once() == 0  # marks the last round; the dead row stays out
+    finally:
+        await relay.aclose()
+    messages = await read_subject(js, event_subject(event_type), expected=5)
+    arrived = [(json.loads(m.data)["aggregate"], json.loads(m.data)["n"]) for m in messages]
+    assert [n for aggregate, n in arrived if aggregate == str(big)] == [0, 2]
+    assert [n for aggregate, n in arrived if aggregate == str(other)] == [0, 1, 2]
+    async with owner_engine.connect() as conn:
+        states = {
+            row.id: (row.sent_at is not None, row.dead_at is not None, row.dead_reason)
+            for row in await conn.execute(
+                select(outbox.c.id, outbox.c.sent_at, outbox.c.dead_at, outbox.c.dead_reason).where(
+                    outbox.c.id.in_(ids)
+                )
+            )
+        }
+    sent, dead, reason = states.pop(too_large["id"])
+    assert (sent, dead) == (False, True)
+    assert "max_payload" in reason
+    assert set(states.values()) == {(True, False, None)}
+
+
 async def test_housekeeping_deletes_sent_outbox_rows_and_old_inbox_rows_only(
     database: Database, owner_engine: AsyncEngine
 ) -> None:

@@ -15,6 +15,12 @@ A named platform path: it reads every workspace's outbox as ``scaliyo_system``. 
 - Only acked rows are marked sent (in the background, while the next batch goes out). After a
   failed publish the rest of that aggregate waits for the next round; the relay backs off and
   retries. Nothing is lost or reordered.
+- A row that can never be published — larger than the server's ``max_payload``, checked before
+  publishing and again from the client's refusal — is marked dead (``dead_at``, ``dead_reason``,
+  an error logged) and never tried again; the rest of its aggregate goes on, and
+  the round is not a failure. Retried, it would fail every round: every round would back off
+  (a batch every 10 s for everyone) and, with a full batch of its aggregate behind it, nothing
+  else would go out. Dead rows are kept for an operator; housekeeping leaves them.
 
 Crash tests set ``SCALIYO_FAILPOINT=relay_after_publish``: the process then SIGKILLs itself after
 a batch is published and acked, before it is marked sent. Nothing else reads that variable.
@@ -29,6 +35,7 @@ import os
 import signal
 from dataclasses import dataclass
 
+from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 from sqlalchemy import BigInteger, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -50,10 +57,15 @@ _ALIVE = text("SELECT 1")
 _UNSENT = text(
     "SELECT seq, id::text AS id, workspace_id::text AS workspace_id, subject, aggregate_type,"
     " aggregate_id::text AS aggregate_id, message_type, version, payload::text AS payload"
-    " FROM outbox WHERE sent_at IS NULL AND seq <> ALL(:marking) ORDER BY seq LIMIT :limit"
+    " FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL AND seq <> ALL(:marking)"
+    " ORDER BY seq LIMIT :limit"
 ).bindparams(bindparam("marking", type_=ARRAY(BigInteger)))
 _MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE seq = ANY(:seqs)").bindparams(
     bindparam("seqs", type_=ARRAY(BigInteger))
+)
+_MARK_DEAD = text(
+    "UPDATE outbox SET dead_at = now(), dead_reason = :reason"
+    " WHERE seq = :seq AND sent_at IS NULL AND dead_at IS NULL"
 )
 
 
@@ -100,7 +112,11 @@ class OutboxRelay:
         standby_interval: float = 1.0,
         ack_timeout: float = 5.0,
         lock_key: int = RELAY_LOCK_KEY,
+        max_payload: int | None = None,
     ) -> None:
+        """``max_payload``: the NATS connection's (``nc.max_payload``); larger rows are dead
+        without a publish (nats-py would refuse them too, after taking a pending slot it never
+        gives back)."""
         if batch_size < 1 or max_pending < 1:
             raise ValueError("batch_size and max_pending must be at least 1")
         self._engine = engine
@@ -111,6 +127,7 @@ class OutboxRelay:
         self._standby_interval = standby_interval
         self._ack_timeout = ack_timeout
         self._lock_key = lock_key
+        self._max_payload = max_payload
         self._lock_connection: AsyncConnection | None = None
         self._marking: asyncio.Task | None = None
         self._marking_seqs: list[int] = []
@@ -168,8 +185,10 @@ class OutboxRelay:
         if not rows:
             await self._finish_marking()
             return 0
-        acked, errors = await self._publish([_message(row) for row in rows])
+        acked, dead, errors = await self._publish([_message(row) for row in rows])
         await self._finish_marking()
+        if dead:
+            await self._mark_dead(dead)
         if acked:
             if self._failpoint == FAILPOINT_AFTER_PUBLISH:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -195,6 +214,19 @@ class OutboxRelay:
             # Closing the session for good releases the lock too.
             await _discard(connection)
         log.info("outbox relay stood down")
+
+    async def _mark_dead(self, dead: list[tuple[_Message, str]]) -> None:
+        async with self._engine.begin() as connection:
+            for message, reason in dead:
+                await connection.execute(_MARK_DEAD, {"seq": message.seq, "reason": reason})
+        for message, reason in dead:
+            log.error(
+                "outbox row %d (%s, %s) can never be published and is set aside: %s",
+                message.seq,
+                message.headers[h.MESSAGE_TYPE],
+                message.headers[h.MSG_ID],
+                reason,
+            )
 
     async def _mark_sent(self, seqs: list[int]) -> None:
         async with self._engine.begin() as connection:
@@ -233,10 +265,14 @@ class OutboxRelay:
         log.info("outbox relay is active")
         return True
 
-    async def _publish(self, messages: list[_Message]) -> tuple[list[int], list[BaseException]]:
+    async def _publish(
+        self, messages: list[_Message]
+    ) -> tuple[list[int], list[tuple[_Message, str]], list[BaseException]]:
         """Publish in waves: wave k holds the k-th message of every aggregate in the batch, and
-        waits for its acks before the next, so an aggregate has one message in flight at most."""
+        waits for its acks before the next, so an aggregate has one message in flight at most.
+        The seqs acked, the messages that can never be published (with why), the errors."""
         acked: list[int] = []
+        dead: list[tuple[_Message, str]] = []
         errors: list[BaseException] = []
         failed: set[tuple[str, str]] = set()
         slots = asyncio.Semaphore(self._max_pending)
@@ -250,6 +286,9 @@ class OutboxRelay:
             for message in wave:
                 if message.aggregate in failed:
                     continue  # the rest of this aggregate waits for the next round
+                if self._max_payload is not None and len(message.payload) > self._max_payload:
+                    dead.append((message, _too_large(len(message.payload), self._max_payload)))
+                    continue
                 if slots.locked():
                     try:
                         async with asyncio.timeout(self._ack_timeout):
@@ -264,6 +303,10 @@ class OutboxRelay:
                     future = await self._js.publish_async(
                         message.subject, message.payload, headers=message.headers
                     )
+                except MaxPayloadError:
+                    slots.release()
+                    dead.append((message, _too_large(len(message.payload), None)))
+                    continue
                 except Exception as exc:
                     slots.release()
                     errors.append(exc)
@@ -286,7 +329,12 @@ class OutboxRelay:
                         failed.add(message.aggregate)
             if stalled:
                 break
-        return acked, errors
+        return acked, dead, errors
+
+
+def _too_large(size: int, limit: int | None) -> str:
+    most = "the server's max_payload" if limit is None else f"max_payload, {limit:,} bytes"
+    return f"the message is {size:,} bytes, more than {most}"
 
 
 def _waves(messages: list[_Message]) -> list[list[_Message]]:

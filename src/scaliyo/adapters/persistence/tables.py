@@ -123,9 +123,14 @@ outbox = Table(
     Column("payload", JSONB, nullable=False),
     _tstz("created_at", default_now=True),
     _tstz("sent_at", nullable=True),
+    _tstz("dead_at", nullable=True),  # never publishable (see ``dead_reason``): set aside
+    Column("dead_reason", Text, nullable=True),
     Index("ix_outbox_workspace_id_seq", "workspace_id", "seq"),
-    Index("ix_outbox_unsent_seq", "seq", postgresql_where=text("sent_at IS NULL")),
+    Index(
+        "ix_outbox_unsent_seq", "seq", postgresql_where=text("sent_at IS NULL AND dead_at IS NULL")
+    ),
     Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+    Index("ix_outbox_dead_at", "dead_at", postgresql_where=text("dead_at IS NOT NULL")),
 )
 
 inbox = Table(

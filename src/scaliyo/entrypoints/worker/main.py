@@ -118,6 +118,7 @@ class Worker:
                 js,
                 batch_size=settings.relay_batch_size,
                 max_pending=settings.relay_max_pending,
+                max_payload=nats.max_payload,
             )
             background = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
             consumers = list(build_consumers())
