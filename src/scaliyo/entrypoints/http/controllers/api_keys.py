@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import delete, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.workspace_admin import (
@@ -17,8 +17,9 @@ from scaliyo.application.identity.workspace_admin import (
     ListApiKeys,
     RevokeApiKey,
 )
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.domain.identity.api_keys import NAME_MAX_LENGTH
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import WORKSPACE_ROUTE_PROBLEMS, problem_responses
 
 KEY_PROBLEMS = {**WORKSPACE_ROUTE_PROBLEMS, **problem_responses(403)}
@@ -51,12 +52,8 @@ async def create_api_key(
 async def list_api_keys(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[ApiKeyView]:
     return await bus.execute(ListApiKeys(limit=limit, cursor=cursor), context)
 

@@ -33,9 +33,10 @@ from scaliyo.application.identity.auth import (
     SignUp,
 )
 from scaliyo.application.identity.workspace_admin import UserView
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.domain.identity.tokens import InvalidToken
 from scaliyo.entrypoints.http.auth import PublicContext, cleared_session_cookie, session_cookie
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import problem_responses, register_status
 
 # One answer for unknown, expired, used and forged tokens.
@@ -183,12 +184,8 @@ async def log_out(
 async def list_sessions(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[SessionView]:
     return await bus.execute(ListSessions(limit=limit, cursor=cursor), context)
 

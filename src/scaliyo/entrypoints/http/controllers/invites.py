@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, delete, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.workspace_admin import (
@@ -19,11 +19,12 @@ from scaliyo.application.identity.workspace_admin import (
     ListInvites,
     RevokeInvite,
 )
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.domain.identity.members import InviteRole
 from scaliyo.domain.identity.tokens import InvalidToken
 from scaliyo.entrypoints.http.auth import OptionalContext
 from scaliyo.entrypoints.http.idempotency import Idempotency
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import (
     WORKSPACE_ROUTE_PROBLEMS,
     problem_responses,
@@ -79,12 +80,8 @@ async def create_invite(
 async def list_invites(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[InviteView]:
     return await bus.execute(ListInvites(limit=limit, cursor=cursor), context)
 

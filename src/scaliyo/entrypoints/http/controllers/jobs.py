@@ -10,8 +10,9 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.jobs.queries import GetJob, JobView, ListJobs
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.domain.jobs.job import JobStatus, Queue
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import WORKSPACE_ROUTE_PROBLEMS
 
 
@@ -38,12 +39,8 @@ async def get_job(
 async def list_jobs(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
     status: FromQuery[JobStatus | None] = None,
     queue: FromQuery[Queue | None] = None,
     job_type: Annotated[str | None, QueryParameter(name="type", max_length=64)] = None,

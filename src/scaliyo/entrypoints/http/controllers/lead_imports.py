@@ -7,12 +7,12 @@ import csv
 import hashlib
 import io
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 import multipart
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from scaliyo.adapters.settings import Settings
@@ -32,11 +32,12 @@ from scaliyo.application.leads.import_commands import (
 )
 from scaliyo.application.leads.import_ports import ImportProblem
 from scaliyo.application.shared.blobs import BlobStorage, BlobTooLarge
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.application.shared.ports import IdFactory
 from scaliyo.domain.identity.roles import Permission
 from scaliyo.domain.leads.export import escape_cell
 from scaliyo.entrypoints.http.idempotency import Idempotency
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import (
     WORKSPACE_ROUTE_PROBLEMS,
     problem_responses,
@@ -249,12 +250,8 @@ async def get_import(
 async def list_imports(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[ImportView]:
     return await bus.execute(ListImports(limit=limit, cursor=cursor), context)
 

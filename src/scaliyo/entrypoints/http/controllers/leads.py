@@ -30,8 +30,9 @@ from scaliyo.application.leads.commands import (
 )
 from scaliyo.application.leads.filters import LeadFilterInput, Order, SortKey
 from scaliyo.application.leads.views import BulkResult, ExportChunk, LeadView, TagList
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.entrypoints.http.idempotency import Idempotency
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import WORKSPACE_ROUTE_PROBLEMS, problem_responses
 
 LEAD_PROBLEMS = {**WORKSPACE_ROUTE_PROBLEMS, **problem_responses(402, 403, 409)}
@@ -75,11 +76,6 @@ def lead_filter(
 
 
 FILTER = {"lead_filter": Provide(lead_filter, sync_to_thread=False)}
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")]
-Cursor = Annotated[
-    str | None,
-    QueryParameter(max_length=4096, description="The `next_cursor` of the previous page."),
-]
 Segment = Annotated[str | None, QueryParameter(max_length=64, description="A segment's id.")]
 
 
@@ -121,8 +117,8 @@ async def list_leads(
     deleted: Annotated[bool, QueryParameter(description="The trash instead.")] = False,
     sort: FromQuery[SortKey] = SortKey.CREATED_AT,
     order: FromQuery[Order] = Order.DESC,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[LeadView]:
     query = ListLeads(
         filter=lead_filter,

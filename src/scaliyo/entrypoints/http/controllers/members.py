@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import delete, get, patch
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.workspace_admin import (
@@ -16,8 +14,9 @@ from scaliyo.application.identity.workspace_admin import (
     MemberView,
     RemoveMember,
 )
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.domain.identity.roles import WorkspaceRole
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import WORKSPACE_ROUTE_PROBLEMS, problem_responses
 
 MEMBER_PROBLEMS = {**WORKSPACE_ROUTE_PROBLEMS, **problem_responses(403, 409)}
@@ -32,12 +31,8 @@ class MemberRoleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 async def list_members(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[MemberView]:
     return await bus.execute(ListMembers(limit=limit, cursor=cursor), context)
 

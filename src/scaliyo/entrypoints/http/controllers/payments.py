@@ -21,7 +21,7 @@ from typing import Annotated
 import msgspec
 from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, get, post
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody
 
 from scaliyo.adapters.ids import new_id
 from scaliyo.adapters.payments.stripe_webhooks import (
@@ -40,12 +40,13 @@ from scaliyo.application.billing.payment_commands import (
 from scaliyo.application.billing.payments import PaymentsRefused
 from scaliyo.application.billing.webhooks import PaymentWebhooks, WebhookReceipt
 from scaliyo.application.bus import Bus, Context
-from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.domain.billing.plans import Interval
 from scaliyo.domain.billing.subscriptions import PaymentOverdue
 from scaliyo.entrypoints.http.auth import PublicContext
 from scaliyo.entrypoints.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 from scaliyo.entrypoints.http.idempotency import Idempotency
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import (
     WORKSPACE_ROUTE_PROBLEMS,
     problem_responses,
@@ -120,12 +121,8 @@ async def open_portal(
 async def list_invoices(
     bus: FromDishka[Bus],
     context: FromDishka[Context],
-    limit: Annotated[
-        int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
-    ] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None, QueryParameter(description="The `next_cursor` of the previous page.")
-    ] = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[InvoiceView]:
     return await bus.execute(ListInvoices(limit=limit, cursor=cursor), context)
 

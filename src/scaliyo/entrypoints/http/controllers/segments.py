@@ -23,7 +23,8 @@ from scaliyo.application.leads.commands import (
 from scaliyo.application.leads.filters import LeadFilterInput, Order, SortKey
 from scaliyo.application.leads.views import LeadView, SegmentView
 from scaliyo.application.shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from scaliyo.entrypoints.http.controllers.leads import FILTER, Cursor, Limit
+from scaliyo.entrypoints.http.controllers.leads import FILTER
+from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
 from scaliyo.entrypoints.http.problems import WORKSPACE_ROUTE_PROBLEMS, problem_responses
 
 SEGMENT_PROBLEMS = {**WORKSPACE_ROUTE_PROBLEMS, **problem_responses(403, 409)}
@@ -50,7 +51,7 @@ async def list_segments(
     limit: Annotated[
         int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1 to 200).")
     ] = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    cursor: PageCursor = None,
 ) -> Page[SegmentView]:
     return await bus.execute(ListSegments(limit=limit, cursor=cursor), context)
 
@@ -112,8 +113,8 @@ async def segment_leads(
     context: FromDishka[Context],
     sort: FromQuery[SortKey] = SortKey.CREATED_AT,
     order: FromQuery[Order] = Order.DESC,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    limit: PageLimit = DEFAULT_LIMIT,
+    cursor: PageCursor = None,
 ) -> Page[LeadView]:
     # The segment must exist (404 otherwise) before its filter is applied.
     await bus.execute(GetSegment(segment_id=segment_id), context)
