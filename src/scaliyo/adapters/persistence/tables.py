@@ -572,7 +572,7 @@ leads = Table(
         ForeignKey("workspaces.id", ondelete="CASCADE"),
         nullable=False,
     ),
-    # identity keys compare byte by byte (migration 0049)
+    # identity keys and sort_name compare byte by byte (migration 0049)
     Column("email", Text(collation="C"), nullable=True),
     Column("first_name", Text, nullable=True),
     Column("last_name", Text, nullable=True),
@@ -598,7 +598,7 @@ leads = Table(
     Column("score", SmallInteger, nullable=False, server_default=text("0")),
     Column("score_reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("name_key", Text(collation="C"), nullable=True),
-    Column("sort_name", Text, nullable=False),
+    Column("sort_name", Text(collation="C"), nullable=False),
     Column("search_text", Text, nullable=False),
     # The lead's rows of ``lead_search_terms``, joined by spaces ("" while deleted).
     Column("search_terms", Text, nullable=False, server_default=text("''")),
@@ -697,7 +697,7 @@ lead_tags = Table(
     "lead_tags",
     metadata,
     Column("workspace_id", UUID(as_uuid=True), primary_key=True),
-    Column("tag_key", Text, primary_key=True),
+    Column("tag_key", Text(collation="C"), primary_key=True),  # byte order (migration 0049)
     Column("lead_id", UUID(as_uuid=True), primary_key=True),
     Column("tag", Text, nullable=False),
     Index("ix_lead_tags_workspace_id_lead_id", "workspace_id", "lead_id"),
