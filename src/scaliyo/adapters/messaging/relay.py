@@ -17,10 +17,10 @@ A named platform path: it reads every workspace's outbox as ``scaliyo_system``. 
   retries. Nothing is lost or reordered.
 - A row that can never be published — larger than the server's ``max_payload``, checked before
   publishing and again from the client's refusal — is marked dead (``dead_at``, ``dead_reason``,
-  an error logged) and never tried again; the rest of its aggregate goes on, and
-  the round is not a failure. Retried, it would fail every round: every round would back off
-  (a batch every 10 s for everyone) and, with a full batch of its aggregate behind it, nothing
-  else would go out. Dead rows are kept for an operator; housekeeping leaves them.
+  an error logged) and never tried again; the rest of its aggregate goes on, and the round is
+  not a failure. Retried, it would fail every round: every round would back off (a batch every
+  10 s for everyone) and, with a full batch of its aggregate behind it, nothing else would go
+  out. Dead rows are kept for an operator; housekeeping leaves them.
 
 Crash tests set ``SCALIYO_FAILPOINT=relay_after_publish``: the process then SIGKILLs itself after
 a batch is published and acked, before it is marked sent. Nothing else reads that variable.
