@@ -54,19 +54,27 @@ async def test_a_chunk_reaching_a_lead_the_chunk_before_matched_reports_a_duplic
     """One row a chunk: rows 3, 5 and 7 reach the leads rows 2, 4 and 6 (the chunks right
     before) matched by email, by their LinkedIn URLs. With slow commits each chunk resolves
     after the one before committed but before it ended, so only what that one matched tells
-    it (were that not read, the chunk's matches would collide with that one's in
-    ``lead_import_matches`` and the chunk would run again)."""
+    it: read, every chunk commits at its first attempt (unread, the chunk's matches would
+    collide with that one's in ``lead_import_matches`` and the chunk would run again)."""
     monkeypatch.setattr(import_job, "WRITERS", writers)
+    attempts = 0
     if slow_commits:  # a chunk's matching waits for the locks of the one before, so it
         # resolves between that one's commit and its end: what it matched is still pending
         leave = SqlUnitOfWork.__aexit__
+        attempt = import_job._Importer._transaction
 
         async def slowly(self, *exc_info):
             if self._committed:
                 await asyncio.sleep(0.2)
             await leave(self, *exc_info)
 
+        async def counted(self, chunk):
+            nonlocal attempts
+            attempts += 1
+            await attempt(self, chunk)
+
         monkeypatch.setattr(SqlUnitOfWork, "__aexit__", slowly)
+        monkeypatch.setattr(import_job._Importer, "_transaction", counted)
     people = ("ada", "bob", "cy")
     existing = csv_bytes(
         [["email", "linkedin"]]
@@ -84,6 +92,8 @@ async def test_a_chunk_reaching_a_lead_the_chunk_before_matched_reports_a_duplic
         database, owner_engine, name, [existing, csv_bytes(rows)], chunk_rows=1
     )
     assert counts == (1, 0, 6, 0, 0)  # created, updated, duplicates, invalid, limit_reached
+    if slow_commits:
+        assert attempts == len(people) + len(rows) - 1  # one a data row of both files
     assert report == [
         (2, "lead_exists"),
         (3, "duplicate"),
