@@ -26,6 +26,7 @@ from scaliyo.adapters.queue.lead_jobs import bind_lead_jobs, unbind_lead_jobs
 from scaliyo.adapters.queue.leases import SqlJobLeases
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import Actor, ActorKind, Bus, Context
+from scaliyo.application.identity.commands import GetWorkspace, WorkspaceView
 from scaliyo.application.jobs.job_types import job_types
 from scaliyo.application.jobs.runner import JobRunner
 from scaliyo.application.leads.import_commands import (
@@ -92,6 +93,8 @@ async def run_import(
             actor=Actor(ActorKind.OPERATOR, workspace_role="admin"),
             workspace_id=WorkspaceId(workspace_id),
         )
+        # a workspace that does not exist is refused before its file is stored
+        workspace: WorkspaceView = await bus.execute(GetWorkspace(), context)
         upload_id = new_id()
         ref = await blobs.put(
             workspace_id, "upload", str(upload_id), _file_chunks(path), content_type="text/csv"
@@ -112,8 +115,8 @@ async def run_import(
         )
         mapped = ", ".join(f"{c.column} → {c.field}" for c in upload.mapping if c.field)
         click.echo(
-            f"{path.name}: {upload.encoding}, delimiter {upload.delimiter!r}, "
-            f"~{upload.row_estimate:,} rows; {mapped}",
+            f"{path.name} into {workspace.name!r}: {upload.encoding}, "
+            f"delimiter {upload.delimiter!r}, ~{upload.row_estimate:,} rows; {mapped}",
             err=True,
         )
         mapping = None if mapping_path is None else read_mapping(mapping_path, upload.columns)

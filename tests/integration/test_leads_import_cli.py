@@ -1,0 +1,114 @@
+"""``scaliyo leads import FILE --workspace ID``: the API's pipeline from a terminal, with a
+progress bar and the counts at the end; bad input is a message and an exit code, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.integration.helpers.imports import APOLLO, csv_bytes
+from tests.integration.helpers.leads import count_rows, leads_workspace
+from tests.integration.test_billing_cli import env, scaliyo  # noqa: F401 - the fixture
+
+ROWS = [
+    APOLLO,
+    ["Ada", "Lovelace", "CTO", "Analytical", "ada@analytical.example", "", "", "London", "UK"],
+    ["Grace", "Hopper", "Admiral", "Navy", "grace@navy.example", "", "", "Arlington", "US"],
+    [" ADA ", "Lovelace", "CTO", "Analytical", " Ada@Analytical.EXAMPLE ", "", "", "", ""],
+    ["Bad", "Email", "", "", "not-an-email", "", "", "", ""],
+]
+
+
+async def test_the_cli_imports_with_a_progress_bar_and_prints_the_counts(
+    env,  # noqa: F811 - the fixture
+    database,
+    owner_engine,
+    tmp_path: Path,
+):
+    workspace, _, _ = await leads_workspace(database, owner_engine, "CLI Import Co")
+    file = tmp_path / "people.csv"
+    file.write_bytes(csv_bytes(ROWS))
+    command = ("leads", "import", str(file), "--workspace", str(workspace), "--tag", "Conf 2026")
+
+    code, out, err = await scaliyo(env, *command)
+
+    assert code == 0, err
+    assert "importing" in err  # the progress bar
+    assert "people.csv into 'CLI Import Co': utf-8" in err and "Email → email" in err
+    assert "created 2, updated 0, duplicates 1, invalid 1, limit reached 0" in out
+    assert "2 rows were not created or updated" in err
+    emails = await count_rows(
+        owner_engine,
+        "SELECT count(*) FROM leads WHERE workspace_id = :ws AND 'Conf 2026' = ANY(tags) "
+        "AND email IN ('ada@analytical.example', 'grace@navy.example')",
+        ws=workspace,
+    )
+    assert emails == 2
+
+    code, out, err = await scaliyo(env, *command)  # the same file again changes nothing
+    assert code == 0, err
+    assert "created 0, updated 0, duplicates 3, invalid 1, limit reached 0" in out
+    assert (
+        await count_rows(
+            owner_engine, "SELECT count(*) FROM leads WHERE workspace_id = :ws", ws=workspace
+        )
+        == 2
+    )
+
+
+async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback(
+    env,  # noqa: F811 - the fixture
+    database,
+    owner_engine,
+    tmp_path: Path,
+):
+    workspace, _, _ = await leads_workspace(database, owner_engine, "CLI Mapping Co")
+    file = tmp_path / "people.csv"
+    file.write_bytes(csv_bytes(ROWS))
+    mapping = tmp_path / "mapping.json"
+    # only the email and the first name: the titles and companies stay empty
+    mapping.write_text(json.dumps({"Email": "email", "First Name": "first_name"}))
+    code, out, err = await scaliyo(
+        env, "leads", "import", str(file), "--workspace", str(workspace), "--mapping",
+        str(mapping),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "created 2," in out
+    assert (
+        await count_rows(
+            owner_engine,
+            "SELECT count(*) FROM leads WHERE workspace_id = :ws AND last_name IS NULL "
+            "AND title IS NULL AND first_name IS NOT NULL",
+            ws=workspace,
+        )
+        == 2
+    )
+
+    mapping.write_text(json.dumps({"Work Email": "email"}))
+    code, _, err = await scaliyo(
+        env, "leads", "import", str(file), "--workspace", str(workspace), "--mapping",
+        str(mapping),
+    )  # fmt: skip
+    assert code == 2 and "the mapping names 'Work Email', which the file lacks" in err
+
+    mapping.write_text(json.dumps({"Email": "favourite_colour"}))
+    code, _, err = await scaliyo(
+        env, "leads", "import", str(file), "--workspace", str(workspace), "--mapping",
+        str(mapping),
+    )  # fmt: skip
+    assert code == 1 and "invalid_mapping" in err and "mapping[0].field: unknown_field" in err
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    code, _, err = await scaliyo(env, "leads", "import", str(empty), "--workspace", str(workspace))
+    assert code == 1 and "Traceback" not in err and "empty" in err.lower()
+
+    unknown = "00000000-0000-7000-8000-000000000000"
+    code, _, err = await scaliyo(env, "leads", "import", str(file), "--workspace", unknown)
+    assert code == 1 and err.startswith("workspace_not_found: ") and "Traceback" not in err
+    assert (
+        await count_rows(
+            owner_engine, "SELECT count(*) FROM lead_uploads WHERE workspace_id = :ws", ws=unknown
+        )
+        == 0
+    )
