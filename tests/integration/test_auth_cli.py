@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 from uuid import UUID
 
 from click.testing import CliRunner
@@ -20,38 +18,13 @@ from tests.integration.helpers.auth import (
     new_email,
     scalar,
 )
-
-
-async def scaliyo(env: dict[str, str], *args: str, stdin: str = "") -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scaliyo.entrypoints.cli.main",
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 60)
-    return process.returncode or 0, out.decode(), err.decode()
-
-
-def cli_env(settings, data_dir) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "NATS_URL": settings.nats_url,
-        "SCALIYO_ENV": "test",
-        "SCALIYO_DATA_DIR": str(data_dir),
-        "SCALIYO_LOG_LEVEL": "WARNING",
-    }
+from tests.integration.helpers.cli import cli_env, scaliyo
 
 
 async def test_user_create_makes_a_confirmed_owner_who_can_sign_in(
     settings, tmp_path, owner_engine
 ):
-    env = cli_env(settings, tmp_path)
+    env = cli_env(settings, SCALIYO_ENV="test", SCALIYO_DATA_DIR=str(tmp_path))
     address = new_email("operator")
     code, out, err = await scaliyo(
         env,
@@ -89,7 +62,7 @@ async def test_user_create_makes_a_confirmed_owner_who_can_sign_in(
 
 
 async def test_user_create_refuses_bad_input(settings, tmp_path):
-    env = cli_env(settings, tmp_path)
+    env = cli_env(settings, SCALIYO_ENV="test", SCALIYO_DATA_DIR=str(tmp_path))
     runner = CliRunner()
 
     async def run(*args: str, stdin: str = PASSWORD):

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
 import pytest
 
 from tests.integration.helpers.billing import billing_bus, new_workspace, scalar
+from tests.integration.helpers.cli import cli_env, scaliyo
 
 
 @pytest.fixture
 def env(settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "NATS_URL": settings.nats_url,
-        "SCALIYO_LOG_LEVEL": "WARNING",
-    }
-
-
-async def scaliyo(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scaliyo.entrypoints.cli.main",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
+    return cli_env(settings)
 
 
 async def test_set_plan_and_grant_credits_from_the_cli(env, database, owner_engine):

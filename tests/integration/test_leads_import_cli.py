@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.integration.helpers.cli import cli_env, scaliyo
 from tests.integration.helpers.imports import APOLLO, csv_bytes
 from tests.integration.helpers.leads import count_rows, leads_workspace
-from tests.integration.test_billing_cli import env, scaliyo  # noqa: F401 - the fixture
 
 ROWS = [
     APOLLO,
@@ -20,11 +20,12 @@ ROWS = [
 
 
 async def test_the_cli_imports_with_a_progress_bar_and_prints_the_counts(
-    env,  # noqa: F811 - the fixture
+    settings,
     database,
     owner_engine,
     tmp_path: Path,
 ):
+    env = cli_env(settings)
     workspace, _, _ = await leads_workspace(database, owner_engine, "CLI Import Co")
     file = tmp_path / "people.csv"
     file.write_bytes(csv_bytes(ROWS))
@@ -57,11 +58,12 @@ async def test_the_cli_imports_with_a_progress_bar_and_prints_the_counts(
 
 
 async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback(
-    env,  # noqa: F811 - the fixture
+    settings,
     database,
     owner_engine,
     tmp_path: Path,
 ):
+    env = cli_env(settings)
     workspace, _, _ = await leads_workspace(database, owner_engine, "CLI Mapping Co")
     file = tmp_path / "people.csv"
     file.write_bytes(csv_bytes(ROWS))

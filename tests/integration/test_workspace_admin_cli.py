@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
 from sqlalchemy import text
 
 from scaliyo.adapters.crypto.tokens import RandomTokens
 from scaliyo.domain.identity.api_keys import parse_key
+from tests.integration.helpers.cli import cli_env, scaliyo
 from tests.integration.helpers.identity import insert_member, insert_team
-
-
-async def scaliyo(settings, *args: str) -> tuple[int, str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "NATS_URL": settings.nats_url,
-        "SCALIYO_LOG_LEVEL": "WARNING",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scaliyo.entrypoints.cli.main",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def email_of(engine, user_id) -> str:
@@ -41,11 +18,12 @@ async def email_of(engine, user_id) -> str:
 
 
 async def test_api_key_create_prints_a_working_key_once(settings, owner_engine):
+    env = cli_env(settings)
     ws, users = await insert_team(owner_engine, "Cli Keys", "owner", "viewer")
     owner_email = await email_of(owner_engine, users["owner"])
 
     code, out, err = await scaliyo(
-        settings, "api-key", "create", owner_email.upper(), "--name", "deploy"
+        env, "api-key", "create", owner_email.upper(), "--name", "deploy"
     )
     assert code == 0, err
     key = out.strip()
@@ -60,22 +38,23 @@ async def test_api_key_create_prints_a_working_key_once(settings, owner_engine):
     assert row.secret_hash == RandomTokens().digest(secret)
 
     code, _, err = await scaliyo(
-        settings, "api-key", "create", await email_of(owner_engine, users["viewer"])
+        env, "api-key", "create", await email_of(owner_engine, users["viewer"])
     )
     assert code == 1 and "insufficient_role" in err
-    code, _, err = await scaliyo(settings, "api-key", "create", "nobody@cli.example.com")
+    code, _, err = await scaliyo(env, "api-key", "create", "nobody@cli.example.com")
     assert code == 1 and "user_not_found" in err
 
 
 async def test_api_key_create_asks_which_workspace_when_there_are_several(settings, owner_engine):
+    env = cli_env(settings)
     _, users = await insert_team(owner_engine, "Cli A", "owner")
     ws_b, _ = await insert_team(owner_engine, "Cli B", "owner")
     await insert_member(owner_engine, ws_b, users["owner"], "admin")
     email = await email_of(owner_engine, users["owner"])
 
-    code, _, err = await scaliyo(settings, "api-key", "create", email)
+    code, _, err = await scaliyo(env, "api-key", "create", email)
     assert code == 1 and "--workspace" in err
-    code, out, err = await scaliyo(settings, "api-key", "create", email, "--workspace", str(ws_b))
+    code, out, err = await scaliyo(env, "api-key", "create", email, "--workspace", str(ws_b))
     assert code == 0, err
     key_id = out.strip().split("_")[1]
     async with owner_engine.connect() as conn:
