@@ -23,8 +23,9 @@ from scaliyo.adapters.messaging.connection import connect_nats
 from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.adapters.queue import lead_jobs
-from scaliyo.application.jobs.execution import INTERNAL_ERROR
+from scaliyo.application.jobs.execution import INTERNAL_ERROR, JobError
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
+from scaliyo.application.shared.blobs import BlobCorrupted, BlobNotFound
 from scaliyo.domain.jobs.job import Queue
 from scaliyo.domain.usage.counters import Metric
 from tests.integration.helpers.identity import as_user
@@ -321,6 +322,62 @@ async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, own
         assert row.rows_done == 5  # the first chunk landed and stays
     assert row.error == INTERNAL_ERROR.format(name="RuntimeError")
     assert row.finished_at is not None
+
+
+class FlakyStorage(MemoryUploads):
+    """Uploads whose reading fails with ``failure`` while ``failing``."""
+
+    def __init__(self, failure: Exception) -> None:
+        super().__init__()
+        self.failure = failure
+        self.failing = True
+
+    async def open(self, upload):
+        if self.failing:
+            raise self.failure
+        return await super().open(upload)
+
+
+async def test_a_file_storage_cannot_serve_now_is_retried_and_a_corrupt_one_fails_at_once(
+    database, owner_engine
+):
+    """Blob storage unreachable (a timeout) is an attempt that failed: the import stays
+    running and the next attempt imports the file, or it fails on the job's last attempt. A
+    file that is gone or does not match its digest fails the import at the first attempt."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import storage")
+    body = csv_bytes([["email"], *([f"ok{i}@storage.example"] for i in range(6))])
+    bus = import_bus(database, chunk_rows=5)
+    context = as_user(owner, workspace_id, "owner")
+
+    storage = FlakyStorage(TimeoutError())
+    import_id = await start_memory_import(bus, context, storage, body)
+    with pytest.raises(TimeoutError):
+        await run_memory_import(database, workspace_id, import_id, storage, attempt=1)
+    row = await import_row(owner_engine, import_id)
+    assert (row.status, row.error) == ("running", None)
+    storage.failing = False
+    await run_memory_import(database, workspace_id, import_id, storage, attempt=2)
+    row = await import_row(owner_engine, import_id)
+    assert (row.status, row.created) == ("completed", 6)
+
+    storage = FlakyStorage(ConnectionResetError())
+    import_id = await start_memory_import(bus, context, storage, body)
+    for attempt, status in ((1, "running"), (2, "failed")):
+        with pytest.raises(ConnectionResetError):
+            await run_memory_import(database, workspace_id, import_id, storage, attempt=attempt)
+        assert (await import_row(owner_engine, import_id)).status == status
+    assert (await import_row(owner_engine, import_id)).error == (
+        "The uploaded file could not be read from storage; upload it again."
+    )
+
+    for failure in (BlobCorrupted("digest"), BlobNotFound("gone")):
+        storage = FlakyStorage(failure)
+        import_id = await start_memory_import(bus, context, storage, body)
+        with pytest.raises(JobError) as raised:
+            await run_memory_import(database, workspace_id, import_id, storage, attempt=1)
+        assert not raised.value.retryable
+        row = await import_row(owner_engine, import_id)
+        assert row.status == "failed" and row.error, row
 
 
 async def test_a_resumed_import_remembers_the_leads_its_done_chunks_matched(database, owner_engine):

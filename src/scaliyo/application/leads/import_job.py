@@ -58,6 +58,7 @@ from scaliyo.application.leads.import_ports import (
 )
 from scaliyo.application.leads.import_rows import PreparedRow, RowProblem, RowRules
 from scaliyo.application.leads.workspace_data import icp_of, pipeline_of
+from scaliyo.application.shared.blobs import BlobCorrupted
 from scaliyo.application.shared.ports import Clock, IdFactory, UnitOfWorkFactory
 from scaliyo.domain.leads.attributes import LeadSource
 from scaliyo.domain.leads.column_mapping import Mapper
@@ -84,6 +85,7 @@ IMPORT_JOB_TYPE = "bulk_import"
 LOOKAHEAD = 3  # batches being prepared while the database works on one
 WRITERS = 2  # chunk transactions open at once
 CHUNK_ATTEMPTS = 8
+UNREADABLE_UPLOAD = "The uploaded file could not be read from storage; upload it again."
 _KEY_FIELDS = {
     KeyKind.EMAIL: "email",
     KeyKind.LINKEDIN: "linkedin_url",
@@ -144,13 +146,14 @@ async def run_import_job(
     )
     try:
         rows = await reader.open(upload)
-    except DomainError as error:  # the file cannot be read at all
-        await _finish(uow_factory, workspace, record.id, clock.now(), error=error.detail)
-        raise JobError(error.detail, retryable=False) from None
-    except Exception:  # the file is gone from storage: nothing will change that
-        message = "The uploaded file could not be read from storage; upload it again."
-        await _finish(uow_factory, workspace, record.id, clock.now(), error=message)
-        raise JobError(message, retryable=False) from None
+    except (DomainError, BlobCorrupted) as error:  # gone, unreadable: nothing will change that
+        reason = error.detail if isinstance(error, DomainError) else UNREADABLE_UPLOAD
+        await _finish(uow_factory, workspace, record.id, clock.now(), error=reason)
+        raise JobError(reason, retryable=False) from None
+    except Exception:  # storage unreachable for now: another attempt may read it
+        if job.attempt >= job.max_attempts:
+            await _finish(uow_factory, workspace, record.id, clock.now(), error=UNREADABLE_UPLOAD)
+        raise
     try:
         importer = _Importer(
             job=job,
