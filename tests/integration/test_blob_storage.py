@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterator
 
+import nats
 import pytest
 from nats.aio.client import Client
 
@@ -13,6 +14,7 @@ from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
 from scaliyo.adapters.ids import new_id
 from scaliyo.application.shared.blobs import (
     BlobNotFound,
+    BlobStorageUnavailable,
     BlobTooLarge,
     InvalidBlobKey,
     InvalidContentType,
@@ -135,3 +137,32 @@ async def test_size_limit_and_content_type_are_enforced(blobs: NatsObjectStore) 
         await blobs.put(
             workspace, "upload", "a.txt", chunked(b"x"), content_type="text/plain\r\nX-Evil: 1"
         )
+
+
+async def test_storage_that_cannot_be_reached_is_unavailable_not_an_unexpected_error(
+    nats_url: str,
+) -> None:
+    """Every call on a connection that is gone raises ``BlobStorageUnavailable`` (a 503 to a
+    client, another attempt for a job), reading a blob opened before included."""
+    client = await nats.connect(nats_url)
+    blobs = NatsObjectStore(client.jetstream(), bucket=BUCKET)
+    workspace = new_id()
+    ref = await blobs.put(workspace, "upload", "kept.csv", chunked(b"a,b\n" * 1000))
+    opened = await blobs.open(workspace, ref.key)
+    await client.close()
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in opened])
+
+    calls = {
+        "put": lambda: blobs.put(workspace, "upload", "new.csv", chunked(b"x")),
+        "open": lambda: blobs.open(workspace, ref.key),
+        "metadata": lambda: blobs.metadata(workspace, ref.key),
+        "exists": lambda: blobs.exists(workspace, ref.key),
+        "delete": lambda: blobs.delete(workspace, ref.key),
+        "read": read,
+    }
+    for name, call in calls.items():
+        with pytest.raises(BlobStorageUnavailable):
+            await call()
+            pytest.fail(f"{name} did not fail")

@@ -4,6 +4,7 @@ error report, re-imports, duplicate policies, and bad input."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -12,6 +13,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from scaliyo.entrypoints.container import SettingsProvider
+from scaliyo.entrypoints.http import providers
 from scaliyo.entrypoints.http.app import create_app
 from tests.integration.helpers.imports import (
     APOLLO,
@@ -20,7 +22,7 @@ from tests.integration.helpers.imports import (
     lead_snapshot,
     run_import_job,
 )
-from tests.integration.helpers.leads import leads_workspace
+from tests.integration.helpers.leads import count_rows, leads_workspace
 
 
 @pytest.fixture
@@ -420,3 +422,29 @@ async def test_a_workspaces_imports_are_listed_newest_first_with_their_file_name
     assert [e["code"] for e in bad_cursor.json()["errors"]] == ["invalid_cursor"]
     other = await client.get("/api/v1/leads/imports", headers=other_headers)
     assert [view["upload_id"] for view in other.json()["items"]] == [elsewhere.json()["upload_id"]]
+
+
+async def test_an_upload_while_file_storage_is_down_is_503_and_no_upload_is_registered(
+    settings, database, owner_engine, monkeypatch
+):
+    """NATS not answering: the upload waits a bounded time, then 503 ``storage_unavailable``
+    (never a request hanging, never a 500), and nothing is registered."""
+    monkeypatch.setattr(providers, "NATS_WAIT_SECONDS", 0.5)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    down = msgspec.structs.replace(settings, nats_url=f"nats://127.0.0.1:{port}")
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Storage down")
+    async with AsyncTestClient(app=create_app(SettingsProvider(down))) as client:
+        for _ in range(2):  # and the next request tries again
+            response = await upload(client, headers, csv_bytes(MESSY_ROWS[:3]))
+            assert response.status_code == 503, response.text
+            assert response.json()["code"] == "storage_unavailable"
+    assert (
+        await count_rows(
+            owner_engine,
+            "SELECT count(*) FROM lead_uploads WHERE workspace_id = :ws",
+            ws=workspace_id,
+        )
+        == 0
+    )

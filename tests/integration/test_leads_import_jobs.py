@@ -25,7 +25,11 @@ from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.adapters.queue import lead_jobs
 from scaliyo.application.jobs.execution import INTERNAL_ERROR, JobError
 from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
-from scaliyo.application.shared.blobs import BlobCorrupted, BlobNotFound
+from scaliyo.application.shared.blobs import (
+    BlobCorrupted,
+    BlobNotFound,
+    BlobStorageUnavailable,
+)
 from scaliyo.domain.jobs.job import Queue
 from scaliyo.domain.usage.counters import Metric
 from tests.integration.helpers.identity import as_user
@@ -324,6 +328,9 @@ async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, own
     assert row.finished_at is not None
 
 
+UNREADABLE = "The uploaded file could not be read from storage; upload it again."
+
+
 class FlakyStorage(MemoryUploads):
     """Uploads whose reading fails with ``failure`` while ``failing``."""
 
@@ -360,24 +367,23 @@ async def test_a_file_storage_cannot_serve_now_is_retried_and_a_corrupt_one_fail
     row = await import_row(owner_engine, import_id)
     assert (row.status, row.created) == ("completed", 6)
 
-    storage = FlakyStorage(ConnectionResetError())
-    import_id = await start_memory_import(bus, context, storage, body)
-    for attempt, status in ((1, "running"), (2, "failed")):
-        with pytest.raises(ConnectionResetError):
-            await run_memory_import(database, workspace_id, import_id, storage, attempt=attempt)
-        assert (await import_row(owner_engine, import_id)).status == status
-    assert (await import_row(owner_engine, import_id)).error == (
-        "The uploaded file could not be read from storage; upload it again."
-    )
+    for failure in (ConnectionResetError(), BlobStorageUnavailable("down")):
+        storage = FlakyStorage(failure)
+        import_id = await start_memory_import(bus, context, storage, body)
+        for attempt, status in ((1, "running"), (2, "failed")):
+            with pytest.raises(type(failure)):
+                await run_memory_import(database, workspace_id, import_id, storage, attempt=attempt)
+            assert (await import_row(owner_engine, import_id)).status == status
+        assert (await import_row(owner_engine, import_id)).error == UNREADABLE
 
-    for failure in (BlobCorrupted("digest"), BlobNotFound("gone")):
+    for failure in (BlobCorrupted("digest"), BlobNotFound("There is no blob ws/upload/x.")):
         storage = FlakyStorage(failure)
         import_id = await start_memory_import(bus, context, storage, body)
         with pytest.raises(JobError) as raised:
             await run_memory_import(database, workspace_id, import_id, storage, attempt=1)
         assert not raised.value.retryable
         row = await import_row(owner_engine, import_id)
-        assert row.status == "failed" and row.error, row
+        assert (row.status, row.error) == ("failed", UNREADABLE)
 
 
 async def test_a_resumed_import_remembers_the_leads_its_done_chunks_matched(database, owner_engine):

@@ -19,6 +19,7 @@ from scaliyo.application.jobs.execution import (
 )
 from scaliyo.application.jobs.job_types import DuplicateJobType, JobTypes
 from scaliyo.application.jobs.runner import JobRunner
+from scaliyo.application.shared.blobs import BlobStorageUnavailable
 from scaliyo.domain.jobs.job import Progress, retry_delay
 from scaliyo.domain.shared.errors import Conflict
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
@@ -161,12 +162,19 @@ async def test_a_successful_job_completes_with_its_result_and_its_message_is_ack
     assert (row.progress, row.tokens) == (Progress(processed=3, total=3), 40)
 
 
-async def test_a_failed_attempt_with_attempts_left_is_requeued_after_its_backoff():
+@pytest.mark.parametrize(
+    "failure", [JobError("provider busy"), BlobStorageUnavailable("provider busy")]
+)
+async def test_a_failed_attempt_with_attempts_left_is_requeued_after_its_backoff(
+    failure: Exception,
+):
+    """A ``JobError`` left retryable, or a business error saying that something is
+    unavailable for now."""
     types, leases = JobTypes(), FakeLeases()
 
     @types.register("flaky")
     async def flaky(job: JobContext) -> None:
-        raise JobError("provider busy")
+        raise failure
 
     job_id = leases.add("flaky", attempts=1)
     settlement = await runner_with(types, leases).run(job_id, WORKSPACE)

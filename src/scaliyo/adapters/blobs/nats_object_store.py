@@ -10,7 +10,9 @@ How it streams, given what nats-py 2.16 offers:
   wire layout instead (ADR-20: chunks on ``$O.<bucket>.C.<nuid>``) with an ordered consumer and
   yield chunk by chunk, checking size and digest at the end.
 
-The content type is kept in the object's headers (``Content-Type``).
+The content type is kept in the object's headers (``Content-Type``). NATS that cannot answer
+now (a timeout, a connection closed or reconnecting, JetStream unavailable) is
+``BlobStorageUnavailable``; other NATS errors are bugs and are left as they are.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
 from uuid import UUID
 
+from nats import errors as nats_errors
 from nats.js import JetStreamContext
+from nats.js import errors as js_errors
 from nats.js.api import ObjectInfo, ObjectMeta, ObjectStoreConfig, StorageType
 from nats.js.errors import BucketNotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
@@ -31,6 +36,7 @@ from scaliyo.application.shared.blobs import (
     BlobCorrupted,
     BlobNotFound,
     BlobRef,
+    BlobStorageUnavailable,
     BlobTooLarge,
     blob_key,
     check_blob_key,
@@ -40,6 +46,32 @@ from scaliyo.application.shared.blobs import (
 DEFAULT_BUCKET = "scaliyo-blobs"
 CONTENT_TYPE = "Content-Type"
 _DIGEST_PREFIX = "SHA-256="
+# NATS cannot answer now; nats' TimeoutError is also the built-in one
+_UNAVAILABLE = (
+    TimeoutError,
+    ConnectionError,
+    nats_errors.ConnectionClosedError,
+    nats_errors.ConnectionDrainingError,
+    nats_errors.ConnectionReconnectingError,
+    nats_errors.NoServersError,
+    nats_errors.NoRespondersError,
+    nats_errors.OutboundBufferLimitError,
+    nats_errors.StaleConnectionError,
+    nats_errors.UnexpectedEOF,
+    js_errors.ServiceUnavailableError,
+    js_errors.NoStreamResponseError,
+    js_errors.ServerError,
+)
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise BlobStorageUnavailable(
+            "File storage cannot be reached now; try again in a moment."
+        ) from error
 
 
 class NatsObjectStore:
@@ -79,9 +111,10 @@ class NatsObjectStore:
                 digest.update(chunk)
                 spool.write(chunk)
             spool.seek(0)
-            store = await self._object_store()
             meta = ObjectMeta(name=key, headers={CONTENT_TYPE: [content_type]})
-            await store.put(key, spool, meta=meta)
+            with _reachable():
+                store = await self._object_store()
+                await store.put(key, spool, meta=meta)
         return BlobRef(key=key, size=size, sha256=digest.hexdigest(), content_type=content_type)
 
     async def open(self, workspace_id: UUID, key: str) -> NatsBlobReader:
@@ -99,20 +132,22 @@ class NatsObjectStore:
 
     async def delete(self, workspace_id: UUID, key: str) -> bool:
         key = check_blob_key(workspace_id, key)
-        store = await self._object_store()
-        try:
-            await store.delete(key)
-        except ObjectNotFoundError:
-            return False
+        with _reachable():
+            store = await self._object_store()
+            try:
+                await store.delete(key)
+            except ObjectNotFoundError:
+                return False
         return True
 
     async def _info(self, workspace_id: UUID, key: str) -> ObjectInfo | None:
         key = check_blob_key(workspace_id, key)
-        store = await self._object_store()
-        try:
-            return await store.get_info(key)
-        except ObjectNotFoundError:
-            return None
+        with _reachable():
+            store = await self._object_store()
+            try:
+                return await store.get_info(key)
+            except ObjectNotFoundError:
+                return None
 
     async def _object_store(self) -> ObjectStore:
         if self._store is None:
@@ -141,21 +176,24 @@ class NatsBlobReader:
         size = self._info.size or 0
         if size == 0:
             return
-        subscription = await self._js.subscribe(
-            f"$O.{self._bucket}.C.{self._info.nuid}",
-            stream=f"OBJ_{self._bucket}",
-            ordered_consumer=True,
-        )
+        with _reachable():
+            subscription = await self._js.subscribe(
+                f"$O.{self._bucket}.C.{self._info.nuid}",
+                stream=f"OBJ_{self._bucket}",
+                ordered_consumer=True,
+            )
         digest = hashlib.sha256()
         received = 0
         try:
             while received < size:
-                msg = await subscription.next_msg(timeout=self._chunk_timeout)
+                with _reachable():
+                    msg = await subscription.next_msg(timeout=self._chunk_timeout)
                 digest.update(msg.data)
                 received += len(msg.data)
                 yield msg.data
         finally:
-            await subscription.unsubscribe()
+            with suppress(*_UNAVAILABLE):  # a subscription goes with its connection anyway
+                await subscription.unsubscribe()
         if received != size or digest.hexdigest() != self.ref.sha256:
             raise BlobCorrupted(f"blob {self.ref.key} does not match its size or digest")
 

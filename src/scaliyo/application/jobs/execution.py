@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from scaliyo.domain.jobs.job import Progress
-from scaliyo.domain.shared.errors import DomainError
+from scaliyo.domain.shared.errors import DomainError, ErrorKind
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
 
 
@@ -39,12 +39,13 @@ INTERNAL_ERROR = "The job failed with an internal error ({name}); the worker's l
 
 def failure_of(error: Exception) -> tuple[str, bool]:
     """What a failed attempt's row says, and whether the job may run again: a ``JobError`` says
-    both; a business-rule error fails at once with its detail; anything else is retried and
-    shown generically (its details go to the log only)."""
+    both; a business-rule error fails at once with its detail, unless it says that something
+    is unavailable for now (retried); anything else is retried and shown generically (its
+    details go to the log only)."""
     if isinstance(error, JobError):
         return error.message, error.retryable
     if isinstance(error, DomainError):
-        return error.detail, False
+        return error.detail, error.kind is ErrorKind.UNAVAILABLE
     return INTERNAL_ERROR.format(name=type(error).__name__), True
 
 

@@ -58,7 +58,7 @@ from scaliyo.application.leads.import_ports import (
 )
 from scaliyo.application.leads.import_rows import PreparedRow, RowProblem, RowRules
 from scaliyo.application.leads.workspace_data import icp_of, pipeline_of
-from scaliyo.application.shared.blobs import BlobCorrupted
+from scaliyo.application.shared.blobs import BlobCorrupted, BlobNotFound
 from scaliyo.application.shared.ports import Clock, IdFactory, UnitOfWorkFactory
 from scaliyo.domain.leads.attributes import LeadSource
 from scaliyo.domain.leads.column_mapping import Mapper
@@ -77,7 +77,7 @@ from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts, merge_pr
 from scaliyo.domain.leads.lead import Lead
 from scaliyo.domain.leads.profile import LeadProfile
 from scaliyo.domain.leads.scoring import score
-from scaliyo.domain.shared.errors import DomainError, ValidationFailed
+from scaliyo.domain.shared.errors import ValidationFailed
 from scaliyo.domain.shared.ids import WorkspaceId
 from scaliyo.domain.usage.counters import Metric
 
@@ -146,14 +146,13 @@ async def run_import_job(
     )
     try:
         rows = await reader.open(upload)
-    except (DomainError, BlobCorrupted) as error:  # gone, unreadable: nothing will change that
-        reason = error.detail if isinstance(error, DomainError) else UNREADABLE_UPLOAD
-        await _finish(uow_factory, workspace, record.id, clock.now(), error=reason)
-        raise JobError(reason, retryable=False) from None
-    except Exception:  # storage unreachable for now: another attempt may read it
-        if job.attempt >= job.max_attempts:
-            await _finish(uow_factory, workspace, record.id, clock.now(), error=UNREADABLE_UPLOAD)
-        raise
+    except Exception as error:
+        reason, retryable = _reading_failure(error)
+        if not retryable or job.attempt >= job.max_attempts:
+            await _finish(uow_factory, workspace, record.id, clock.now(), error=reason)
+        if not retryable:
+            raise JobError(reason, retryable=False) from None
+        raise  # storage unreachable for now: another attempt may read the file
     try:
         importer = _Importer(
             job=job,
@@ -177,6 +176,15 @@ async def run_import_job(
         await rows.close()
     record = await _finish(uow_factory, workspace, record.id, clock.now())
     return import_result(record)
+
+
+def _reading_failure(error: Exception) -> tuple[str, bool]:
+    """Why an upload could not be read, and whether another attempt may read it: a file gone
+    from storage or not matching its digest stays so; storage that cannot answer may later."""
+    if isinstance(error, BlobNotFound | BlobCorrupted):
+        return UNREADABLE_UPLOAD, False
+    reason, retryable = failure_of(error)
+    return (UNREADABLE_UPLOAD if retryable else reason), retryable
 
 
 async def _finish(

@@ -10,6 +10,8 @@ Rules every adapter keeps:
   whole. A size limit given to ``put`` is enforced before anything is stored.
 - ``put`` on an existing key replaces the blob. A missing blob is ``BlobNotFound`` on ``open``,
   ``None`` from ``metadata``, ``False`` from ``exists`` and ``delete``.
+- Storage that cannot be reached now (a timeout, no connection) is ``BlobStorageUnavailable``
+  from any call, reading included: a 503 to a client, another attempt for a job.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ class BlobTooLarge(DomainError):
     code = "blob_too_large"
     kind = ErrorKind.LIMIT
     title = "The file is larger than allowed"
+
+
+class BlobStorageUnavailable(DomainError):
+    code = "storage_unavailable"
+    kind = ErrorKind.UNAVAILABLE
+    title = "File storage is unavailable"
 
 
 class BlobCorrupted(RuntimeError):

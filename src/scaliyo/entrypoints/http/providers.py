@@ -3,6 +3,7 @@ bus ``Context`` of a request."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from dishka import Provider, Scope, provide
@@ -21,7 +22,7 @@ from scaliyo.application.identity.authentication import (
     Unauthenticated,
 )
 from scaliyo.application.identity.security import SecretTokens
-from scaliyo.application.shared.blobs import BlobStorage
+from scaliyo.application.shared.blobs import BlobStorage, BlobStorageUnavailable
 from scaliyo.application.shared.ports import Clock
 from scaliyo.entrypoints.http.auth import (
     CredentialAuthenticator,
@@ -33,6 +34,8 @@ from scaliyo.entrypoints.http.auth import (
 from scaliyo.entrypoints.http.idempotency import Idempotency
 from scaliyo.entrypoints.http.problems import request_id_of
 from scaliyo.entrypoints.http.readiness import NatsLink, Readiness
+
+NATS_WAIT_SECONDS = 5.0  # what a request needing NATS waits for it while it is down
 
 
 class HttpProvider(Provider):
@@ -59,7 +62,16 @@ class HttpProvider(Provider):
 
     @provide(scope=Scope.APP)
     async def blobs(self, nats: NatsLink) -> BlobStorage:
-        return NatsObjectStore((await nats.connected()).jetstream())
+        """Blob storage once NATS is up; while it is not, a request needing it waits at most
+        ``NATS_WAIT_SECONDS`` and answers 503 ``storage_unavailable`` (the next one tries
+        again)."""
+        try:
+            client = await asyncio.wait_for(nats.connected(), NATS_WAIT_SECONDS)
+        except TimeoutError:
+            raise BlobStorageUnavailable(
+                "File storage cannot be reached now; try again in a moment."
+            ) from None
+        return NatsObjectStore(client.jetstream())
 
     @provide(scope=Scope.APP)
     def readiness(self, database: Database, nats: NatsLink) -> Readiness:

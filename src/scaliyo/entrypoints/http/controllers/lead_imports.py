@@ -124,7 +124,7 @@ def _boundary(content_type: str) -> str | None:
 @post(
     "/leads/uploads",
     tags=["leads"],
-    responses=IMPORT_PROBLEMS,
+    responses={**IMPORT_PROBLEMS, **problem_responses(503)},
     request_max_body_size=None,  # enforced while streaming, against the setting
     summary="Upload a CSV file (multipart `file` or a raw text/csv body) and preview it",
 )
@@ -140,7 +140,8 @@ async def upload_leads(
     """The file is streamed to blob storage (at most ``SCALIYO_IMPORT_MAX_BYTES``, 200 MB by
     default: 413 ``file_too_large`` past it). The answer holds the detected encoding,
     delimiter and header, a proposed mapping with a confidence per column, the first 20 rows
-    normalised, their problems, and an estimate of the rows."""
+    normalised, their problems, and an estimate of the rows. File storage that cannot be
+    reached answers 503 ``storage_unavailable``."""
     require_permission(context, Permission.LEADS_WRITE)
     assert context.workspace_id is not None
     limit = settings.import_max_bytes
