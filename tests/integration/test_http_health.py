@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from scaliyo.adapters.persistence.database import database_unavailable
 from scaliyo.adapters.settings import Settings
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
@@ -109,3 +111,48 @@ async def test_metrics_count_requests_by_route_template(client, owner_engine):
     assert not any('route="/api/v1/jobs/one"' in line for line in lines)
     assert any('route="unmatched"' in line for line in lines)
     assert any(line.startswith("scaliyo_http_request_duration_seconds_bucket{") for line in lines)
+
+
+async def test_a_request_while_the_database_is_unreachable_is_503_database_unavailable(
+    nats_url, owner_engine
+):
+    """The API answers requests that need the database with 503 ``database_unavailable`` and
+    ``Retry-After`` (not a 500) while it cannot be reached; ``/healthz`` still answers."""
+    workspace_id = await insert_workspace(owner_engine, "Database Down Co")
+    key = await owner_api_key(owner_engine, workspace_id)
+    down = f"postgresql://scaliyo@127.0.0.1:{closed_port()}/scaliyo"
+    settings = Settings(database_url=down, nats_url=nats_url, db_pool_size=1)
+    async with AsyncTestClient(app=create_app(SettingsProvider(settings))) as client:
+        response = await client.get("/api/v1/workspace", headers=key.headers())
+        assert (await client.get("/healthz")).status_code == 200
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["code"] == "database_unavailable"
+
+
+async def test_only_errors_of_reaching_the_database_count_as_it_being_unavailable(
+    migrated_url,
+):
+    """A connection refused by the server's address is; a wrong statement, or an ``OSError``
+    from anywhere but the driver, is not (those stay 500s)."""
+    refused = create_async_engine(f"postgresql+asyncpg://x@127.0.0.1:{closed_port()}/x")
+    with pytest.raises(OSError) as raised:
+        async with refused.connect():
+            pass
+    assert database_unavailable(raised.value)
+    await refused.dispose()
+
+    engine = create_async_engine(migrated_url)
+    try:
+        with pytest.raises(DBAPIError) as wrong:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELEC 1"))
+        assert not database_unavailable(wrong.value)
+        with pytest.raises(DBAPIError) as shut:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        assert database_unavailable(shut.value)
+    finally:
+        await engine.dispose()
+    assert not database_unavailable(FileNotFoundError("no such file"))

@@ -10,6 +10,8 @@ message}]``. Rules:
   is not JSON answers 400 ``malformed_json``;
 - unknown routes 404 ``route_not_found``, wrong methods 405 ``method_not_allowed`` (with
   ``Allow``), bodies over the limit 413 ``payload_too_large``;
+- a database that cannot serve now (unreachable, starting, shutting down, out of connections)
+  is 503 ``database_unavailable`` with ``Retry-After``, logged as one warning line;
 - anything else is 500 ``internal_error``: logged with its traceback and the request id, and
   nothing of it is shown to the caller.
 """
@@ -34,12 +36,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from scaliyo.adapters.logging import get_logger
+from scaliyo.adapters.persistence.database import database_unavailable
 from scaliyo.domain.shared.errors import DomainError, ErrorKind, RateLimited
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://scaliyo.dev/problems/"
 
 log = get_logger("scaliyo.http")
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 KIND_STATUS: dict[ErrorKind, int] = {
     ErrorKind.INVALID: 422,
@@ -303,6 +307,21 @@ def http_error_handler(request: Request, error: HTTPException) -> Response[bytes
 
 
 def unexpected_error_handler(request: Request, error: Exception) -> Response[bytes]:
+    if database_unavailable(error):
+        log.warning(
+            "database unavailable",
+            method=request.method,
+            path=request.url.path,
+            error=f"{type(error).__name__}: {error}",
+        )
+        return problem_response(
+            request,
+            status=503,
+            code="database_unavailable",
+            title="The database is unavailable",
+            detail="The database cannot be reached now; try again in a moment.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     _log_unexpected(request, error)
     return problem_response(
         request,
