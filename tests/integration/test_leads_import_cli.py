@@ -6,9 +6,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nats.js.errors import NotFoundError
+
+from scaliyo.adapters.blobs.nats_object_store import DEFAULT_BUCKET
 from tests.integration.helpers.cli import cli_env, scaliyo
 from tests.integration.helpers.imports import APOLLO, csv_bytes
 from tests.integration.helpers.leads import count_rows, leads_workspace
+
+
+async def stored_files(nc, workspace) -> set[str]:
+    """The names of the workspace's files in the blob bucket."""
+    store = await nc.jetstream().object_store(DEFAULT_BUCKET)
+    try:
+        found = await store.list(ignore_deletes=True)
+    except NotFoundError:
+        return set()
+    return {info.name for info in found if info.name.startswith(f"{workspace}/")}
+
 
 ROWS = [
     APOLLO,
@@ -58,6 +72,7 @@ async def test_the_cli_imports_with_a_progress_bar_and_prints_the_counts(
 
 
 async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback(
+    nc,
     settings,
     database,
     owner_engine,
@@ -100,10 +115,12 @@ async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback
     )  # fmt: skip
     assert code == 1 and "invalid_mapping" in err and "mapping[0].field: unknown_field" in err
 
+    stored = await stored_files(nc, workspace)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     code, _, err = await scaliyo(env, "leads", "import", str(empty), "--workspace", str(workspace))
     assert code == 1 and "Traceback" not in err and "empty" in err.lower()
+    assert await stored_files(nc, workspace) == stored  # the refused file is not kept
 
     unknown = "00000000-0000-7000-8000-000000000000"
     code, _, err = await scaliyo(env, "leads", "import", str(file), "--workspace", unknown)

@@ -7,6 +7,7 @@ file is being deleted is refused, never queued to fail."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -126,6 +127,7 @@ async def test_expired_uploads_lose_their_file_and_unused_ones_go_entirely(
 
     before = await uploads_of(owner_engine, workspace_id)
     imports_before = await imports_of(owner_engine, workspace_id)
+    assert await stored_bytes(owner_engine, workspace_id) == 6 * len(BODY)
     for blob_key, purged_at in before.values():
         assert purged_at is None
         assert await blobs.exists(workspace_id, blob_key)
@@ -136,6 +138,8 @@ async def test_expired_uploads_lose_their_file_and_unused_ones_go_entirely(
 
     after = await uploads_of(owner_engine, workspace_id)
     assert set(after) == {imported, young, running, waiting}
+    # the three files deleted no longer count against the plan's storage
+    assert await stored_bytes(owner_engine, workspace_id) == 3 * len(BODY)
     for upload_id in (unused, unused_gone_already, imported):
         assert not await blobs.exists(workspace_id, before[upload_id][0])
     assert after[imported][1] is not None
@@ -168,6 +172,7 @@ async def test_expired_uploads_lose_their_file_and_unused_ones_go_entirely(
     # a second run changes nothing
     assert await purge(database, blobs) == UploadPurge()
     assert await uploads_of(owner_engine, workspace_id) == after
+    assert await stored_bytes(owner_engine, workspace_id) == 3 * len(BODY)
     for upload_id in (young, running, waiting):
         assert await blobs.exists(workspace_id, before[upload_id][0])
 
@@ -179,6 +184,61 @@ async def test_expired_uploads_lose_their_file_and_unused_ones_go_entirely(
     assert not await blobs.exists(workspace_id, before[running][0])
     assert finally_[young] == before[young]
     assert finally_[waiting] == before[waiting]
+    assert await stored_bytes(owner_engine, workspace_id) == 2 * len(BODY)
+
+
+async def stored_bytes(engine: AsyncEngine, workspace_id: Any) -> int:
+    """The workspace's ``storage_bytes`` counter."""
+    return await count_rows(
+        engine,
+        "SELECT used FROM usage_counters WHERE workspace_id = :ws AND metric = 'storage_bytes'",
+        ws=workspace_id,
+    )
+
+
+async def test_an_upload_that_does_not_fit_the_plans_storage_is_refused_and_not_kept(
+    client, database, owner_engine, blobs
+):
+    """Uploads count against the plan's storage (Starter's 1,000 MB in the trial): one that
+    does not fit is 409 ``storage_limit_reached``, registers nothing and leaves no file; of
+    uploads racing for the last room, only those that fit are kept."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Storage full")
+    limit = 1_000 * 1_000_000
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO usage_counters (workspace_id, metric, subject, period, used) "
+                "VALUES (:ws, 'storage_bytes', '', 'total', :used)"
+            ),
+            {"ws": workspace_id, "used": limit - 2 * len(BODY) - 1},
+        )
+    first = await upload(client, headers)
+    refused = await client.post(
+        "/api/v1/leads/uploads",
+        files={"file": ("leads.csv", BODY + BODY, "text/csv")},  # one byte too many
+        headers=headers,
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "storage_limit_reached"
+    assert "1,000 MB" in refused.json()["detail"]
+    assert set(await uploads_of(owner_engine, workspace_id)) == {first}
+    assert await stored_bytes(owner_engine, workspace_id) == limit - len(BODY) - 1
+
+    racing = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/leads/uploads",
+                files={"file": ("leads.csv", BODY, "text/csv")},
+                headers=headers,
+            )
+            for _ in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in racing) == [201, 409, 409, 409]
+    assert len(await uploads_of(owner_engine, workspace_id)) == 2
+    assert await stored_bytes(owner_engine, workspace_id) == limit - 1
+    for key, _ in (await uploads_of(owner_engine, workspace_id)).values():
+        assert await blobs.exists(workspace_id, key)
 
 
 class FailingFor:

@@ -26,6 +26,7 @@ from scaliyo.application.shared.blobs import BlobStorage, InvalidBlobKey
 from scaliyo.application.shared.ports import Clock
 from scaliyo.domain.leads.lead import PURGE_AFTER
 from scaliyo.domain.shared.ids import WorkspaceId
+from scaliyo.domain.usage.counters import Metric
 
 log = logging.getLogger("scaliyo.leads.schedules")
 
@@ -73,7 +74,8 @@ async def purge_deleted_leads(database: Database, clock: Clock, *, batch: int = 
 # 2. the files of expired uploads not yet deleted are deleted (one already gone is fine);
 # 3. in a tenant transaction: an upload never imported is deleted (its row too), one with
 #    imports keeps its row (their history and error reports hang on it) and gets
-#    ``file_deleted_at``.
+#    ``file_deleted_at``; either way its bytes stop counting against the plan's storage (once:
+#    only rows whose file is not yet marked deleted are taken).
 # A run stopped between the steps (or a delete that failed) leaves expired uploads whose file
 # is not yet deleted; the next run finishes them.
 
@@ -114,7 +116,7 @@ _FILES_TO_DELETE = text(
     "ORDER BY u.purged_at, u.id LIMIT :batch"
 )
 _LOCK_UPLOADS = text(
-    "SELECT id FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids) "
+    "SELECT id, size FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids) "
     "AND file_deleted_at IS NULL ORDER BY id FOR UPDATE"
 )
 _IMPORTED = text(
@@ -199,7 +201,8 @@ async def _purge_workspace_uploads(
         async with SqlUnitOfWork(database.app, workspace) as uow:  # step 3
             connection = uow.connection
             params = {"ws": workspace, "ids": ids}
-            locked: list[UUID] = list((await connection.execute(_LOCK_UPLOADS, params)).scalars())
+            rows = (await connection.execute(_LOCK_UPLOADS, params)).all()
+            locked: list[UUID] = [row.id for row in rows]
             imported = set((await connection.execute(_IMPORTED, params)).scalars())
             unused = [upload_id for upload_id in locked if upload_id not in imported]
             kept = [upload_id for upload_id in locked if upload_id in imported]
@@ -209,6 +212,9 @@ async def _purge_workspace_uploads(
                 await connection.execute(
                     _MARK_FILE_DELETED, {"ws": workspace, "ids": kept, "now": clock.now()}
                 )
+            if rows:  # their files no longer count against the plan's storage
+                freed = sum(max(1, row.size) for row in rows)
+                await uow.limits.give_back(Metric.STORAGE_BYTES, freed, at=clock.now())
             await uow.commit()
         done.deleted += len(unused)
         done.purged += len(kept)

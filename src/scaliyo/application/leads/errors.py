@@ -13,6 +13,7 @@ from scaliyo.domain.shared.errors import (
     NotFound,
     ValidationFailed,
 )
+from scaliyo.domain.usage.counters import BYTES_PER_MB
 
 KEY_LABELS = {"email": "email", "linkedin_url": "LinkedIn URL", "name_company": "name and company"}
 
@@ -42,6 +43,20 @@ class ContactLimitReached(DomainError):
         shown = "its" if limit is None else f"its {limit:,}"
         super().__init__(
             f"This workspace has {shown} contacts already; delete leads or upgrade the plan."
+        )
+
+
+class StorageLimitReached(DomainError):
+    code = "storage_limit_reached"
+    kind = ErrorKind.LIMIT
+    title = "The plan's file storage is full"
+
+    def __init__(self, limit_bytes: int | None, size: int) -> None:
+        self.limit_bytes = limit_bytes
+        shown = "" if limit_bytes is None else f" ({limit_bytes // BYTES_PER_MB:,} MB)"
+        super().__init__(
+            f"This {size:,}-byte file does not fit in the workspace's file storage{shown}; "
+            "space frees as earlier uploads expire, or upgrade the plan."
         )
 
 

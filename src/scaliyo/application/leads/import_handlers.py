@@ -4,13 +4,19 @@ import itself runs as the ``bulk_import`` job (``import_job.py``)."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from scaliyo.application.bus import Context
 from scaliyo.application.identity.actors import require_permission, user_id_of
-from scaliyo.application.leads.errors import ImportNotFound, UploadExpired, UploadNotFound
+from scaliyo.application.leads.errors import (
+    ImportNotFound,
+    StorageLimitReached,
+    UploadExpired,
+    UploadNotFound,
+)
 from scaliyo.application.leads.import_commands import (
     PREVIEW_ROWS,
     ColumnView,
@@ -52,6 +58,7 @@ from scaliyo.domain.leads.profile import LeadProfile
 from scaliyo.domain.leads.tags import clean_tags
 from scaliyo.domain.shared.errors import FieldError, ValidationFailed
 from scaliyo.domain.shared.ids import JobId
+from scaliyo.domain.usage.counters import Check, LimitReached, Metric
 
 # Tuned with bench/import.py (two chunks written at once), 2026-12-01: 1,000,000 rows ran at
 # ~11,300 rows/s in chunks of 2,000 and ~11,600 in chunks of 4,000 (100,000 more into the full
@@ -83,7 +90,10 @@ class RegisterUploadHandler:
       rows ``no_data_rows``;
     - the proposed mapping knows common export headers and says how sure it is per column;
     - the first 20 data rows are shown normalised, with each row's problems by column;
-    - ``row_estimate`` is exact for a file that fits the sample, else extrapolated by size.
+    - ``row_estimate`` is exact for a file that fits the sample, else extrapolated by size;
+    - the file counts against the plan's storage (``storage_bytes``) until the upload purge
+      deletes it: one that does not fit is 409 ``storage_limit_reached`` (and the entrypoint
+      deletes it), whatever is uploaded concurrently.
     """
 
     def __init__(self, clock: Clock) -> None:
@@ -133,6 +143,7 @@ class RegisterUploadHandler:
             created_by=user_id_of(context),
             created_at=now,
         )
+        await admit_stored_bytes(uow, upload.size, now)
         await uow.lead_imports.add_upload(upload)
         await uow.commit()
         return UploadView(
@@ -156,6 +167,14 @@ class RegisterUploadHandler:
             ],
             row_estimate=upload.row_estimate,
         )
+
+
+async def admit_stored_bytes(uow, size: int, now: datetime) -> None:
+    """Count a stored file against the plan's storage, or refuse it."""
+    try:
+        await uow.limits.admit(Check(metric=Metric.STORAGE_BYTES, amount=max(1, size)), at=now)
+    except LimitReached as refused:
+        raise StorageLimitReached(refused.limit, size) from None
 
 
 def _row_estimate(message: RegisterUpload, records: list[list[str]], data_rows: int) -> int:

@@ -101,18 +101,22 @@ async def run_import(
         )
         with path.open("rb") as file:
             sample = file.read(SAMPLE_BYTES)
-        upload: UploadView = await bus.execute(
-            RegisterUpload(
-                upload_id=str(upload_id),
-                blob_key=ref.key,
-                filename=path.name[:255],
-                size=ref.size,
-                sha256=ref.sha256,
-                sample=sample,
-                complete=ref.size <= len(sample),
-            ),
-            context,
-        )
+        try:
+            upload: UploadView = await bus.execute(
+                RegisterUpload(
+                    upload_id=str(upload_id),
+                    blob_key=ref.key,
+                    filename=path.name[:255],
+                    size=ref.size,
+                    sha256=ref.sha256,
+                    sample=sample,
+                    complete=ref.size <= len(sample),
+                ),
+                context,
+            )
+        except BaseException:  # a file refused (empty, binary, no room) is not kept
+            await blobs.delete(workspace_id, ref.key)
+            raise
         mapped = ", ".join(f"{c.column} → {c.field}" for c in upload.mapping if c.field)
         click.echo(
             f"{path.name} into {workspace.name!r}: {upload.encoding}, "
