@@ -109,6 +109,16 @@ def test_hubspot_headers():
     }
 
 
+def test_hubspots_associated_company_is_the_company_when_there_is_no_company_name():
+    """HubSpot's contact exports name the company a contact is associated with so."""
+    assert targets(["Email", "Associated Company"]) == {
+        "Email": "email",
+        "Associated Company": "company",
+    }
+    both = targets(["Email", "Company Name", "Associated Company"])
+    assert (both["Company Name"], both["Associated Company"]) == ("company", None)
+
+
 def test_salesforce_headers():
     mapped = targets(
         ["First Name", "Last Name", "Title", "Account Name", "Email", "Phone", "Mailing City",

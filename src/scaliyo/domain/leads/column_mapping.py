@@ -149,7 +149,7 @@ _ALIASES: dict[str, dict[float, str]] = {
             "organisation name; current company; business name; companyname; "
             "current company name"
         ),
-        0.95: "employer; company name for emails",
+        0.95: "employer; company name for emails; associated company",
         0.9: "account; firm",
     },
     "company_domain": {
