@@ -40,6 +40,7 @@ from scaliyo.application.leads.import_ports import (
 )
 from scaliyo.application.leads.import_rows import RowRules, prepare_rows
 from scaliyo.application.leads.lead_handlers import workspace_of
+from scaliyo.application.leads.ports import LeadsUnitOfWork
 from scaliyo.application.leads.workspace_data import icp_of
 from scaliyo.application.shared.pagination import Page, check_limit, decode_cursor, page_of
 from scaliyo.application.shared.ports import Clock, IdFactory
@@ -143,7 +144,7 @@ class RegisterUploadHandler:
             created_by=user_id_of(context),
             created_at=now,
         )
-        await admit_stored_bytes(uow, upload.size, now)
+        await _admit_stored_bytes(uow, upload.size, now)
         await uow.lead_imports.add_upload(upload)
         await uow.commit()
         return UploadView(
@@ -169,7 +170,7 @@ class RegisterUploadHandler:
         )
 
 
-async def admit_stored_bytes(uow, size: int, now: datetime) -> None:
+async def _admit_stored_bytes(uow: LeadsUnitOfWork, size: int, now: datetime) -> None:
     """Count a stored file against the plan's storage, or refuse it."""
     try:
         await uow.limits.admit(Check(metric=Metric.STORAGE_BYTES, amount=max(1, size)), at=now)
