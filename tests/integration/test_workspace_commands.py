@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from uuid import UUID
 
 import pytest
@@ -17,6 +14,7 @@ from scaliyo.application.bus import OPERATOR, Bus, Context, default_middleware
 from scaliyo.application.identity.commands import CreateWorkspace, GetWorkspace
 from scaliyo.application.registry import build_handlers
 from scaliyo.domain.shared.errors import ValidationFailed
+from tests.integration.helpers.cli import cli_env, scaliyo
 
 
 @pytest.fixture
@@ -70,36 +68,17 @@ async def test_a_refused_command_writes_nothing(bus, owner_engine):
     assert after == before
 
 
-async def _scaliyo(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "scaliyo.entrypoints.cli.main",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_operator_cli_creates_a_workspace(settings, owner_engine):
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "NATS_URL": settings.nats_url,
-        "SCALIYO_LOG_LEVEL": "WARNING",
-    }
-    code, out, _ = await _scaliyo(env, "workspace", "create", "CLI Co")
+    env = cli_env(settings)
+    code, out, _ = await scaliyo(env, "workspace", "create", "CLI Co")
     assert code == 0
     workspace_id = UUID(out.strip().splitlines()[-1])
 
-    code, _, err = await _scaliyo(env, "workspace", "create", "  ")
+    code, _, err = await scaliyo(env, "workspace", "create", "  ")
     assert code == 1
     assert "validation_failed" in err
 
-    code, _, err = await _scaliyo({**env, "SCALIYO_PORT": "nope"}, "workspace", "create", "X")
+    code, _, err = await scaliyo({**env, "SCALIYO_PORT": "nope"}, "workspace", "create", "X")
     assert code == 2
     assert "SCALIYO_PORT" in err
 
