@@ -345,3 +345,60 @@ async def test_an_import_asked_for_while_the_file_is_deleted_is_refused(
     after = await uploads_of(owner_engine, workspace_id)
     assert set(after) == {imported}
     assert not any([await blobs.exists(workspace_id, key) for key in keys])
+
+
+async def test_a_user_deletes_an_upload_and_its_storage_is_given_back_at_once(
+    client, database, owner_engine, nc, blobs
+):
+    """``DELETE /leads/uploads/{id}``: a file never imported goes with its row, one imported
+    keeps its row, imports and report (importing it again is 410); both stop counting against
+    the plan's storage; an upload an import is queued from is 409 ``upload_in_use``; another
+    workspace's upload is 404; and the purge finds nothing left to do."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Upload delete")
+    _, other_headers, _ = await leads_workspace(database, owner_engine, "Upload delete other")
+    unused = await upload(client, headers)
+    imported = await upload(client, headers)
+    waiting = await upload(client, headers)
+    done = await start_import(client, headers, imported)
+    assert (await run_import_job(database, nc, workspace_id, done["job_id"])).ack
+    queued = await start_import(client, headers, waiting)
+    before = await uploads_of(owner_engine, workspace_id)
+    assert await stored_bytes(owner_engine, workspace_id) == 3 * len(BODY)
+
+    theirs = await client.delete(f"/api/v1/leads/uploads/{unused}", headers=other_headers)
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "upload_not_found")
+    busy = await client.delete(f"/api/v1/leads/uploads/{waiting}", headers=headers)
+    assert (busy.status_code, busy.json()["code"]) == (409, "upload_in_use")
+    not_an_id = await client.delete("/api/v1/leads/uploads/nope", headers=headers)
+    assert not_an_id.status_code == 404
+    assert await uploads_of(owner_engine, workspace_id) == before
+
+    for upload_id in (unused, imported):
+        response = await client.delete(f"/api/v1/leads/uploads/{upload_id}", headers=headers)
+        assert response.status_code == 204, response.text
+        assert not await blobs.exists(workspace_id, before[upload_id][0])
+    after = await uploads_of(owner_engine, workspace_id)
+    assert set(after) == {imported, waiting}
+    assert after[imported][1] is not None and after[waiting] == before[waiting]
+    assert await stored_bytes(owner_engine, workspace_id) == len(BODY)
+    gone = await client.delete(f"/api/v1/leads/uploads/{unused}", headers=headers)
+    assert gone.status_code == 404
+    again = await client.delete(f"/api/v1/leads/uploads/{imported}", headers=headers)
+    assert again.status_code == 204  # nothing left to delete, nothing given back twice
+    assert await stored_bytes(owner_engine, workspace_id) == len(BODY)
+
+    view = await client.get(f"/api/v1/leads/imports/{done['import_id']}", headers=headers)
+    assert (view.status_code, view.json()["counts"]["created"]) == (200, 1)
+    report = await client.get(f"/api/v1/leads/imports/{done['import_id']}/errors", headers=headers)
+    assert [line["code"] for line in error_lines(report.text)] == ["invalid_email", "no_identity"]
+    expired = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": imported}, headers=headers
+    )
+    assert (expired.status_code, expired.json()["code"]) == (410, "upload_expired")
+    assert queued["import_id"] in await imports_of(owner_engine, workspace_id)
+
+    for upload_id in after:
+        await age(owner_engine, upload_id, RETENTION + timedelta(hours=1))
+    assert await purge(database, blobs) == UploadPurge()  # the queued import's upload stays
+    assert await uploads_of(owner_engine, workspace_id) == after
+    assert await stored_bytes(owner_engine, workspace_id) == len(BODY)

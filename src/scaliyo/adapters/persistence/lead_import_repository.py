@@ -33,6 +33,7 @@ from scaliyo.adapters.persistence.tables import (
     lead_uploads,
 )
 from scaliyo.application.leads.import_ports import (
+    FileRelease,
     ImportProblem,
     ImportRecord,
     NewLead,
@@ -151,6 +152,7 @@ def _upload_from_row(row: Any) -> UploadRecord:
         created_by=row.created_by,
         created_at=row.created_at,
         purged_at=row.purged_at,
+        file_deleted_at=row.file_deleted_at,
     )
 
 
@@ -188,6 +190,28 @@ def _import_values(record: ImportRecord) -> dict[str, Any]:
         "finished_at": record.finished_at,
     }
 
+
+# Deleting an upload's file (the retention purge, DELETE /leads/uploads/{id}): expired uploads
+# whose file is not yet marked deleted, locked in id order.
+_ACTIVE_IMPORT = text(
+    "SELECT 1 FROM lead_imports WHERE workspace_id = :ws AND upload_id = :upload_id "
+    "AND status IN ('queued', 'running') LIMIT 1"
+)
+_EXPIRE_UPLOAD = text(
+    "UPDATE lead_uploads SET purged_at = :now "
+    "WHERE workspace_id = :ws AND id = :id AND purged_at IS NULL"
+)
+_LOCK_RELEASABLE = text(
+    "SELECT id, size FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids) "
+    "AND purged_at IS NOT NULL AND file_deleted_at IS NULL ORDER BY id FOR UPDATE"
+)
+_IMPORTED_UPLOADS = text(
+    "SELECT DISTINCT upload_id FROM lead_imports WHERE workspace_id = :ws AND upload_id = ANY(:ids)"
+)
+_DELETE_UPLOADS = text("DELETE FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids)")
+_MARK_FILE_DELETED = text(
+    "UPDATE lead_uploads SET file_deleted_at = :now WHERE workspace_id = :ws AND id = ANY(:ids)"
+)
 
 _JSON = msgspec.json.Encoder()
 _profile_values = attrgetter(*PROFILE_COLUMNS)  # a tuple of the plain text columns
@@ -258,6 +282,36 @@ class SqlLeadImports:
             query = query.with_for_update()
         row = (await self._connection.execute(query)).first()
         return None if row is None else _upload_from_row(row)
+
+    async def has_active_import(self, upload_id: UUID) -> bool:
+        found = await self._connection.execute(
+            _ACTIVE_IMPORT, {"ws": self._ws(), "upload_id": upload_id}
+        )
+        return found.first() is not None
+
+    async def expire_upload(self, upload_id: UUID, now: datetime) -> None:
+        await self._connection.execute(
+            _EXPIRE_UPLOAD, {"ws": self._ws(), "id": upload_id, "now": now}
+        )
+
+    async def release_files(self, upload_ids: Sequence[UUID], now: datetime) -> FileRelease:
+        params = {"ws": self._ws(), "ids": list(upload_ids)}
+        rows = (await self._connection.execute(_LOCK_RELEASABLE, params)).all()
+        if not rows:
+            return FileRelease()
+        params["ids"] = [row.id for row in rows]
+        imported = set((await self._connection.execute(_IMPORTED_UPLOADS, params)).scalars())
+        unused = [row.id for row in rows if row.id not in imported]
+        kept = [row.id for row in rows if row.id in imported]
+        if unused:
+            await self._connection.execute(_DELETE_UPLOADS, {**params, "ids": unused})
+        if kept:
+            await self._connection.execute(_MARK_FILE_DELETED, {**params, "ids": kept, "now": now})
+        return FileRelease(
+            deleted=len(unused),
+            kept=len(kept),
+            freed_bytes=sum(max(1, row.size) for row in rows),
+        )
 
     async def add(self, record: ImportRecord) -> None:
         await self._connection.execute(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from sqlalchemy import text
 
@@ -22,11 +21,11 @@ from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.application.bus import SYSTEM, Context
 from scaliyo.application.leads.commands import PurgeDeletedLeads
 from scaliyo.application.leads.segment_handlers import PurgeDeletedLeadsHandler
+from scaliyo.application.leads.upload_deletion import release_upload_files
 from scaliyo.application.shared.blobs import BlobStorage, InvalidBlobKey
 from scaliyo.application.shared.ports import Clock
 from scaliyo.domain.leads.lead import PURGE_AFTER
 from scaliyo.domain.shared.ids import WorkspaceId
-from scaliyo.domain.usage.counters import Metric
 
 log = logging.getLogger("scaliyo.leads.schedules")
 
@@ -68,16 +67,10 @@ async def purge_deleted_leads(database: Database, clock: Clock, *, batch: int = 
 
 # --- uploads ---------------------------------------------------------------------------------
 # An upload is due once it is older than the retention, not yet expired, and no import of it is
-# queued or running. In three steps, so that no import can start from a file being deleted:
-# 1. in a tenant transaction holding the rows, the due uploads are marked expired
-#    (``purged_at``): importing them is 410 ``upload_expired`` from then on;
-# 2. the files of expired uploads not yet deleted are deleted (one already gone is fine);
-# 3. in a tenant transaction: an upload never imported is deleted (its row too), one with
-#    imports keeps its row (their history and error reports hang on it) and gets
-#    ``file_deleted_at``; either way its bytes stop counting against the plan's storage (once:
-#    only rows whose file is not yet marked deleted are taken).
-# A run stopped between the steps (or a delete that failed) leaves expired uploads whose file
-# is not yet deleted; the next run finishes them.
+# queued or running. It is deleted in the three steps of ``application/leads/upload_deletion``:
+# marked expired here (holding the rows), its file deleted, then released (its row deleted or
+# marked, its bytes given back). A run stopped between the steps (or a delete that failed)
+# leaves expired uploads whose file is not yet deleted; the next run finishes them.
 
 UPLOAD_BATCH = 100
 _ACTIVE_IMPORTS = "('queued', 'running')"
@@ -114,17 +107,6 @@ _FILES_TO_DELETE = text(
     "SELECT u.id, u.blob_key FROM lead_uploads u "
     "WHERE u.workspace_id = :ws AND u.purged_at IS NOT NULL AND u.file_deleted_at IS NULL "
     "ORDER BY u.purged_at, u.id LIMIT :batch"
-)
-_LOCK_UPLOADS = text(
-    "SELECT id, size FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids) "
-    "AND file_deleted_at IS NULL ORDER BY id FOR UPDATE"
-)
-_IMPORTED = text(
-    "SELECT DISTINCT upload_id FROM lead_imports WHERE workspace_id = :ws AND upload_id = ANY(:ids)"
-)
-_DELETE_UPLOADS = text("DELETE FROM lead_uploads WHERE workspace_id = :ws AND id = ANY(:ids)")
-_MARK_FILE_DELETED = text(
-    "UPDATE lead_uploads SET file_deleted_at = :now WHERE workspace_id = :ws AND id = ANY(:ids)"
 )
 
 
@@ -199,24 +181,9 @@ async def _purge_workspace_uploads(
                 )
         ids = [upload.id for upload in due]
         async with SqlUnitOfWork(database.app, workspace) as uow:  # step 3
-            connection = uow.connection
-            params = {"ws": workspace, "ids": ids}
-            rows = (await connection.execute(_LOCK_UPLOADS, params)).all()
-            locked: list[UUID] = [row.id for row in rows]
-            imported = set((await connection.execute(_IMPORTED, params)).scalars())
-            unused = [upload_id for upload_id in locked if upload_id not in imported]
-            kept = [upload_id for upload_id in locked if upload_id in imported]
-            if unused:
-                await connection.execute(_DELETE_UPLOADS, {"ws": workspace, "ids": unused})
-            if kept:
-                await connection.execute(
-                    _MARK_FILE_DELETED, {"ws": workspace, "ids": kept, "now": clock.now()}
-                )
-            if rows:  # their files no longer count against the plan's storage
-                freed = sum(max(1, row.size) for row in rows)
-                await uow.limits.give_back(Metric.STORAGE_BYTES, freed, at=clock.now())
+            released = await release_upload_files(uow, ids, clock.now())
             await uow.commit()
-        done.deleted += len(unused)
-        done.purged += len(kept)
+        done.deleted += released.deleted
+        done.purged += released.kept
         if len(due) < batch and not expiring:
             return

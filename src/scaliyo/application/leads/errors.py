@@ -94,6 +94,11 @@ class UploadNotFound(NotFound):
     title = "Upload not found"
 
 
+class UploadInUse(Conflict):
+    code = "upload_in_use"
+    title = "An import of this upload is queued or running"
+
+
 class UploadExpired(NotFound):
     """The upload's file was deleted after the retention (``lead-uploads-purge``); the HTTP
     layer answers 410."""

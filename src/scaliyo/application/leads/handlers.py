@@ -33,10 +33,12 @@ from scaliyo.application.leads.commands import (
     UpdateStage,
 )
 from scaliyo.application.leads.import_commands import (
+    ExpireUpload,
     GetImport,
     ListImportProblems,
     ListImports,
     RegisterUpload,
+    ReleaseUploadFile,
     StartImport,
 )
 from scaliyo.application.leads.import_handlers import (
@@ -77,6 +79,10 @@ from scaliyo.application.leads.settings_handlers import (
     PutIcpHandler,
     UpdateStageHandler,
 )
+from scaliyo.application.leads.upload_deletion import (
+    ExpireUploadHandler,
+    ReleaseUploadFileHandler,
+)
 from scaliyo.application.shared.ports import Clock, IdFactory
 
 
@@ -116,6 +122,8 @@ def lead_handlers(
         PurgeDeletedLeads: PurgeDeletedLeadsHandler(clock),
         RegisterUpload: RegisterUploadHandler(clock),
         StartImport: StartImportHandler(clock, ids, chunk_rows=import_chunk_rows),
+        ExpireUpload: ExpireUploadHandler(clock),
+        ReleaseUploadFile: ReleaseUploadFileHandler(clock),
         GetImport: GetImportHandler(),
         ListImportProblems: ListImportProblemsHandler(),
         ListImports: ListImportsHandler(),

@@ -51,6 +51,24 @@ class StartImport(Command, frozen=True, kw_only=True):
     request: ImportRequest
 
 
+class ExpireUpload(Command, frozen=True, kw_only=True):
+    """The first step of deleting an upload (``DELETE /leads/uploads/{id}``): no import can
+    start from it any more; the answer names the file to delete, if it is still stored."""
+
+    upload_id: str
+
+
+class ExpiredUpload(msgspec.Struct, kw_only=True):
+    blob_key: str | None  # None: the file is deleted already
+
+
+class ReleaseUploadFile(Command, frozen=True, kw_only=True):
+    """The last step, once the expired upload's file is deleted: the upload goes (its row too
+    when it was never imported) and its bytes stop counting against the plan's storage."""
+
+    upload_id: str
+
+
 class GetImport(Query, frozen=True, kw_only=True):
     import_id: str
 

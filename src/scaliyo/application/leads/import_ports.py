@@ -32,7 +32,8 @@ class UploadRecord(msgspec.Struct, frozen=True, kw_only=True):
     row_estimate: int
     created_by: UUID | None
     created_at: datetime
-    purged_at: datetime | None = None  # expired (retention): its file is or is being deleted
+    purged_at: datetime | None = None  # expired: its file is deleted or being deleted
+    file_deleted_at: datetime | None = None  # its file is gone from blob storage
 
 
 class ImportStatus:
@@ -78,6 +79,15 @@ class NewLead(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     row: PreparedRow
 
 
+class FileRelease(msgspec.Struct, frozen=True, kw_only=True):
+    """What releasing uploads' files did: uploads deleted, uploads kept (they have imports),
+    and the bytes their files held."""
+
+    deleted: int = 0
+    kept: int = 0
+    freed_bytes: int = 0
+
+
 class LeadImportStore(Protocol):
     """``uow.lead_imports``: uploads, imports and their reports, and the set-based writes of
     an import's chunk, in the unit of work's workspace and transaction."""
@@ -87,6 +97,20 @@ class LeadImportStore(Protocol):
     async def get_upload(
         self, upload_id: UUID, *, for_update: bool = False
     ) -> UploadRecord | None: ...
+
+    async def has_active_import(self, upload_id: UUID) -> bool:
+        """Whether an import of the upload is queued or running."""
+        ...
+
+    async def expire_upload(self, upload_id: UUID, now: datetime) -> None:
+        """Mark the upload expired (``purged_at``), if it is not yet."""
+        ...
+
+    async def release_files(self, upload_ids: Sequence[UUID], now: datetime) -> FileRelease:
+        """The expired uploads among ``upload_ids`` whose file is deleted now, locked: those
+        never imported are deleted, the others keep their row with ``file_deleted_at``. Each
+        upload is released once (rows already released are left out)."""
+        ...
 
     async def add(self, record: ImportRecord) -> None: ...
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import multipart
 from dishka.integrations.litestar import FromDishka, inject
-from litestar import Request, Response, get, post
+from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
@@ -20,6 +20,8 @@ from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
 from scaliyo.application.leads.errors import FileRequired, FileTooLarge, UploadExpired
 from scaliyo.application.leads.import_commands import (
+    ExpiredUpload,
+    ExpireUpload,
     GetImport,
     ImportRequest,
     ImportStarted,
@@ -27,6 +29,7 @@ from scaliyo.application.leads.import_commands import (
     ListImportProblems,
     ListImports,
     RegisterUpload,
+    ReleaseUploadFile,
     StartImport,
     UploadView,
 )
@@ -205,6 +208,31 @@ async def upload_leads(
     return Response(view, status_code=201)
 
 
+@delete(
+    "/leads/uploads/{upload_id:str}",
+    tags=["leads"],
+    responses={**IMPORT_PROBLEMS, **problem_responses(503)},
+    summary="Delete an upload's file now (its imports and their reports stay)",
+)
+@inject
+async def delete_upload(
+    upload_id: FromPath[str],
+    bus: FromDishka[Bus],
+    context: FromDishka[Context],
+    blobs: FromDishka[BlobStorage],
+) -> None:
+    """204: the file is gone from storage and no longer counts against the plan's storage; an
+    upload never imported goes entirely, one with imports keeps them (importing it again is 410
+    ``upload_expired``). 409 ``upload_in_use`` while an import of it is queued or running. If
+    storage cannot be reached (503), the upload is expired already and the hourly purge
+    finishes the deletion."""
+    assert context.workspace_id is not None
+    expired: ExpiredUpload = await bus.execute(ExpireUpload(upload_id=upload_id), context)
+    if expired.blob_key is not None:
+        await blobs.delete(context.workspace_id, expired.blob_key)
+    await bus.execute(ReleaseUploadFile(upload_id=upload_id), context)
+
+
 @post(
     "/leads/imports",
     tags=["leads"],
@@ -302,4 +330,11 @@ async def import_errors(
     )
 
 
-route_handlers = [upload_leads, start_import, list_imports, get_import, import_errors]
+route_handlers = [
+    upload_leads,
+    delete_upload,
+    start_import,
+    list_imports,
+    get_import,
+    import_errors,
+]
