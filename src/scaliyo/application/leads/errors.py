@@ -56,7 +56,7 @@ class StorageLimitReached(DomainError):
         shown = "" if limit_bytes is None else f" ({limit_bytes // BYTES_PER_MB:,} MB)"
         super().__init__(
             f"This {size:,}-byte file does not fit in the workspace's file storage{shown}; "
-            "space frees as earlier uploads expire, or upgrade the plan."
+            "delete earlier uploads (they also expire), or upgrade the plan."
         )
 
 
