@@ -195,7 +195,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         await uow.commit()
     session_a = await insert_session(owner_engine, a["owner"], ws_a)
     lead, segment, stage = await lead_objects(database, ws_a)
-    lead_import = await import_object(database, ws_a)
+    lead_upload, lead_import = await import_object(database, ws_a)
 
     # Workspace B: its owner signs in with a session (cookie + CSRF token).
     email_b = f"owner-b-{new_id().hex[-10:]}@example.com"
@@ -214,6 +214,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         "segment_id": lambda: str(segment),
         "stage_id": lambda: str(stage),
         "import_id": lambda: str(lead_import),
+        "upload_id": lambda: str(lead_upload),
     }
     routes = [(m, p, b) for m, p, b in route_table(app) if set(path_params(p)) - NOT_IDS]
     assert len(routes) >= 6
@@ -241,7 +242,8 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
                     " (SELECT title IS NULL AND deleted_at IS NULL FROM leads WHERE id = :l),"
                     " (SELECT name FROM lead_segments WHERE id = :sg),"
                     " (SELECT name FROM pipeline_stages WHERE id = :st),"
-                    " (SELECT status FROM lead_imports WHERE id = :im)"
+                    " (SELECT status FROM lead_imports WHERE id = :im),"
+                    " (SELECT purged_at IS NULL FROM lead_uploads WHERE id = :up)"
                 ),
                 {
                     "ws": ws_a,
@@ -254,6 +256,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
                     "sg": segment,
                     "st": stage,
                     "im": lead_import,
+                    "up": lead_upload,
                 },
             )
         ).one()
@@ -267,6 +270,7 @@ async def test_ids_of_another_workspace_are_404_and_untouched(app, client, datab
         "A's segment",
         "New",
         "queued",
+        True,
     )
 
 
@@ -299,8 +303,9 @@ async def lead_objects(database, workspace_id: UUID) -> tuple[UUID, UUID, UUID]:
     return lead.id, segment.id, pipeline.first.id
 
 
-async def import_object(database, workspace_id: UUID) -> UUID:
-    """An upload and a queued import of a workspace (written directly, as targets)."""
+async def import_object(database, workspace_id: UUID) -> tuple[UUID, UUID]:
+    """An upload and a queued import of a workspace (written directly, as targets): their
+    ids."""
     ids = UuidV7Factory()
     now = datetime.now(UTC)
     upload = UploadRecord(
@@ -336,4 +341,4 @@ async def import_object(database, workspace_id: UUID) -> UUID:
         await uow.lead_imports.add_upload(upload)
         await uow.lead_imports.add(record)
         await uow.commit()
-    return record.id
+    return upload.id, record.id
