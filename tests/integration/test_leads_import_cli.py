@@ -16,10 +16,10 @@ from tests.integration.helpers.leads import count_rows, leads_workspace
 
 async def stored_files(nc, workspace) -> set[str]:
     """The names of the workspace's files in the blob bucket."""
-    store = await nc.jetstream().object_store(DEFAULT_BUCKET)
     try:
+        store = await nc.jetstream().object_store(DEFAULT_BUCKET)
         found = await store.list(ignore_deletes=True)
-    except NotFoundError:
+    except NotFoundError:  # no bucket yet, or an empty one
         return set()
     return {info.name for info in found if info.name.startswith(f"{workspace}/")}
 

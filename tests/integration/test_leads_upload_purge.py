@@ -16,10 +16,11 @@ from uuid import UUID
 import pytest
 from litestar.testing import AsyncTestClient
 from nats.aio.client import Client
+from nats.js.errors import NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scaliyo.adapters.blobs.nats_object_store import NatsObjectStore
+from scaliyo.adapters.blobs.nats_object_store import DEFAULT_BUCKET, NatsObjectStore
 from scaliyo.adapters.queue.lead_schedules import UploadPurge, purge_expired_uploads
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http.app import create_app
@@ -345,6 +346,48 @@ async def test_an_import_asked_for_while_the_file_is_deleted_is_refused(
     after = await uploads_of(owner_engine, workspace_id)
     assert set(after) == {imported}
     assert not any([await blobs.exists(workspace_id, key) for key in keys])
+
+
+async def stored_objects(nc: Client, workspace_id: Any) -> dict[str, bool]:
+    """The workspace's objects in the blob bucket, deleted ones too: name → deleted."""
+    try:
+        store = await nc.jetstream().object_store(DEFAULT_BUCKET)
+        found = await store.list(ignore_deletes=False)
+    except NotFoundError:  # no bucket yet, or an empty one
+        return {}
+    prefix = f"{workspace_id}/"
+    return {info.name: bool(info.deleted) for info in found if info.name.startswith(prefix)}
+
+
+async def test_an_upload_declaring_more_than_the_storage_left_is_refused_before_it_is_stored(
+    client, database, owner_engine, nc
+):
+    """A raw upload whose ``Content-Length`` cannot fit is refused before a byte is stored; a
+    multipart one (its file's exact size unknown until read) is stored, refused when
+    registered, and deleted."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Storage early")
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO usage_counters (workspace_id, metric, subject, period, used) "
+                "VALUES (:ws, 'storage_bytes', '', 'total', :used)"
+            ),
+            {"ws": workspace_id, "used": 1_000 * 1_000_000 - len(BODY) + 1},
+        )
+    raw = await client.post(
+        "/api/v1/leads/uploads", content=BODY, headers={**headers, "Content-Type": "text/csv"}
+    )
+    assert (raw.status_code, raw.json()["code"]) == (409, "storage_limit_reached"), raw.text
+    assert await stored_objects(nc, workspace_id) == {}
+
+    multipart = await client.post(
+        "/api/v1/leads/uploads", files={"file": ("leads.csv", BODY, "text/csv")}, headers=headers
+    )
+    assert (multipart.status_code, multipart.json()["code"]) == (409, "storage_limit_reached")
+    objects = await stored_objects(nc, workspace_id)
+    assert len(objects) == 1 and all(objects.values())  # stored, then deleted
+    assert await uploads_of(owner_engine, workspace_id) == {}
+    assert await stored_bytes(owner_engine, workspace_id) == 1_000 * 1_000_000 - len(BODY) + 1
 
 
 async def test_a_user_deletes_an_upload_and_its_storage_is_given_back_at_once(

@@ -16,7 +16,7 @@ from uuid import UUID
 import uuid_utils
 
 from scaliyo.application.billing.limits import plan_limit
-from scaliyo.application.billing.ports import CounterValue
+from scaliyo.application.billing.ports import CounterValue, Room
 from scaliyo.application.credits.ports import CreditBalance, LedgerLine
 from scaliyo.domain.billing.plans import STANDARD_PLANS, Plan
 from scaliyo.domain.billing.subscriptions import Subscription, SubscriptionInactive
@@ -245,6 +245,14 @@ class FakeLimits(_Part):
         if room:
             self._data.counters[key] = [used + room, limit]
         return room
+
+    async def room(self, metric: Metric, *, at: datetime) -> Room:
+        subscription = self._data.subscriptions.get(self._ws)
+        if subscription is None:
+            raise SubscriptionInactive("no subscription")
+        limit = plan_limit(metric, subscription.limits(self._data.plans[subscription.plan_code]))
+        used = self._data.counters.get((self._ws, metric.value, "", period_key(metric, at)), [0])[0]
+        return Room(limit=limit, left=None if limit is None else max(0, limit - used))
 
     async def give_back(self, metric: Metric, amount: int = 1, *, at, subject=None) -> None:
         key = (self._ws, metric.value, subject or "", period_key(metric, at))

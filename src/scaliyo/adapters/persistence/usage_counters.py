@@ -20,7 +20,7 @@ from scaliyo.adapters.persistence.billing_sql import ACCESS_OPEN, TENANT
 from scaliyo.adapters.persistence.plan_repository import SqlPlanRepository
 from scaliyo.adapters.persistence.subscription_repository import subscription_from_row
 from scaliyo.application.billing.limits import plan_limit
-from scaliyo.application.billing.ports import CounterValue
+from scaliyo.application.billing.ports import CounterValue, Room
 from scaliyo.domain.billing.subscriptions import SubscriptionInactive
 from scaliyo.domain.usage.counters import (
     BYTES_PER_MB,
@@ -113,6 +113,20 @@ _ENSURE_COUNTER = text(
 )
 
 
+def _room_statement(metric: Metric) -> Any:
+    return text(
+        f"""
+        SELECT coalesce(c.used, 0) AS used, CAST({PLAN_LIMIT_SQL[metric]} AS bigint) AS value
+        FROM subscriptions s
+        JOIN plans p ON p.code = s.plan_code
+        LEFT JOIN usage_counters c ON c.workspace_id = s.workspace_id
+          AND c.metric = CAST(:metric AS text) AND c.subject = ''
+          AND c.period = CAST(:period AS text)
+        WHERE s.workspace_id = {TENANT}
+        """
+    )
+
+
 def _lock_counter_statement(metric: Metric) -> Any:
     return text(
         f"""
@@ -194,6 +208,17 @@ class SqlUsageLimits:
             plan = await SqlPlanRepository(self._connection).get(subscription.plan_code)
             limit = None if plan is None else plan_limit(check.metric, subscription.limits(plan))
         raise LimitReached(check.metric, limit)
+
+    async def room(self, metric: Metric, *, at: datetime) -> Room:
+        if metric.sending or metric in SUBJECT_METRICS:
+            raise ValueError(f"{metric} is not a plain workspace counter")
+        params = {"metric": metric.value, "period": period_key(metric, at)}
+        row = (await self._connection.execute(_room_statement(metric), params)).first()
+        if row is None:
+            raise SubscriptionInactive("This workspace has no subscription.")
+        if row.value is None:
+            return Room(limit=None, left=None)
+        return Room(limit=row.value, left=max(0, row.value - row.used))
 
     async def give_back(
         self, metric: Metric, amount: int = 1, *, at: datetime, subject: str | None = None

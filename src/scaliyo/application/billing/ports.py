@@ -63,6 +63,11 @@ class CounterValue(msgspec.Struct, frozen=True, kw_only=True):
     last_limit: int | None = None
 
 
+class Room(msgspec.Struct, frozen=True, kw_only=True):
+    limit: int | None  # None: the plan sets no limit
+    left: int | None  # what the limit leaves (never below 0); None without a limit
+
+
 class UsageLimits(Protocol):
     """The limits port, bound to the unit of work's workspace and transaction."""
 
@@ -73,6 +78,11 @@ class UsageLimits(Protocol):
     async def admit_up_to(self, metric: Metric, amount: int, *, at: datetime) -> int:
         """Count as many of ``amount`` as the plan's limit leaves room for (a workspace
         counter, not a sending one); how many were counted. For partial work such as imports."""
+        ...
+
+    async def room(self, metric: Metric, *, at: datetime) -> Room:
+        """What the plan's limit leaves of a workspace counter now (nothing is counted or
+        locked: a hint for refusing early; ``admit`` decides)."""
         ...
 
     async def give_back(

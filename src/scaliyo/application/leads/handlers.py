@@ -33,6 +33,7 @@ from scaliyo.application.leads.commands import (
     UpdateStage,
 )
 from scaliyo.application.leads.import_commands import (
+    CheckUploadRoom,
     ExpireUpload,
     GetImport,
     ListImportProblems,
@@ -43,6 +44,7 @@ from scaliyo.application.leads.import_commands import (
 )
 from scaliyo.application.leads.import_handlers import (
     DEFAULT_CHUNK_ROWS,
+    CheckUploadRoomHandler,
     GetImportHandler,
     ListImportProblemsHandler,
     ListImportsHandler,
@@ -121,6 +123,7 @@ def lead_handlers(
         DeleteSegment: DeleteSegmentHandler(),
         PurgeDeletedLeads: PurgeDeletedLeadsHandler(clock),
         RegisterUpload: RegisterUploadHandler(clock),
+        CheckUploadRoom: CheckUploadRoomHandler(clock),
         StartImport: StartImportHandler(clock, ids, chunk_rows=import_chunk_rows),
         ExpireUpload: ExpireUploadHandler(clock),
         ReleaseUploadFile: ReleaseUploadFileHandler(clock),

@@ -51,6 +51,13 @@ class StartImport(Command, frozen=True, kw_only=True):
     request: ImportRequest
 
 
+class CheckUploadRoom(Query, frozen=True, kw_only=True):
+    """Before a file is streamed: refuse it at once when its ``size`` (at least) cannot fit in
+    the plan's storage left."""
+
+    size: int
+
+
 class ExpireUpload(Command, frozen=True, kw_only=True):
     """The first step of deleting an upload (``DELETE /leads/uploads/{id}``): no import can
     start from it any more; the answer names the file to delete, if it is still stored."""

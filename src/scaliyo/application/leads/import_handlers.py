@@ -19,6 +19,7 @@ from scaliyo.application.leads.errors import (
 )
 from scaliyo.application.leads.import_commands import (
     PREVIEW_ROWS,
+    CheckUploadRoom,
     ColumnView,
     GetImport,
     ImportCountsView,
@@ -168,6 +169,21 @@ class RegisterUploadHandler:
             ],
             row_estimate=upload.row_estimate,
         )
+
+
+class CheckUploadRoomHandler:
+    """Refuse an upload before its bytes are streamed when the size it declares cannot fit in
+    the plan's storage left (409 ``storage_limit_reached``). Members and above. Only a hint:
+    registering the upload admits its real size, whatever was uploaded meanwhile."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(self, message: CheckUploadRoom, uow: LeadsUnitOfWork, context: Context):
+        require_permission(context, Permission.LEADS_WRITE)
+        room = await uow.limits.room(Metric.STORAGE_BYTES, at=self._clock.now())
+        if room.left is not None and message.size > room.left:
+            raise StorageLimitReached(room.limit, message.size)
 
 
 async def _admit_stored_bytes(uow: LeadsUnitOfWork, size: int, now: datetime) -> None:

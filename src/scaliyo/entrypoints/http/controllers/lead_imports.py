@@ -20,6 +20,7 @@ from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
 from scaliyo.application.leads.errors import FileRequired, FileTooLarge, UploadExpired
 from scaliyo.application.leads.import_commands import (
+    CheckUploadRoom,
     ExpiredUpload,
     ExpireUpload,
     GetImport,
@@ -143,16 +144,23 @@ async def upload_leads(
     """The file is streamed to blob storage (at most ``SCALIYO_IMPORT_MAX_BYTES``, 200 MB by
     default: 413 ``file_too_large`` past it). The answer holds the detected encoding,
     delimiter and header, a proposed mapping with a confidence per column, the first 20 rows
-    normalised, their problems, and an estimate of the rows. File storage that cannot be
-    reached answers 503 ``storage_unavailable``."""
+    normalised, their problems, and an estimate of the rows. A file that does not fit in the
+    plan's storage left is 409 ``storage_limit_reached`` (before its bytes are read, when its
+    ``Content-Length`` says so). File storage that cannot be reached answers 503
+    ``storage_unavailable``."""
     require_permission(context, Permission.LEADS_WRITE)
     assert context.workspace_id is not None
     limit = settings.import_max_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
-        raise FileTooLarge(f"The file is larger than {limit} bytes.")
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit():
+        if int(declared) > limit + MULTIPART_SLACK:
+            raise FileTooLarge(f"The file is larger than {limit} bytes.")
+        # the smallest the file can be: refused now if even that cannot fit in storage
+        smallest = int(declared) - (MULTIPART_SLACK if media_type == "multipart/form-data" else 0)
+        if smallest > 0:
+            await bus.execute(CheckUploadRoom(size=smallest), context)
     filename: str | None = None
     if media_type == "multipart/form-data":
         boundary = _boundary(content_type)
