@@ -197,6 +197,21 @@ async def stored_bytes(engine: AsyncEngine, workspace_id: Any) -> int:
     )
 
 
+STARTER_STORAGE = 1_000 * 1_000_000  # the trial's storage: Starter's 1,000 MB
+
+
+async def set_stored_bytes(engine: AsyncEngine, workspace_id: Any, used: int) -> None:
+    """Start the workspace's ``storage_bytes`` counter at ``used``."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO usage_counters (workspace_id, metric, subject, period, used) "
+                "VALUES (:ws, 'storage_bytes', '', 'total', :used)"
+            ),
+            {"ws": workspace_id, "used": used},
+        )
+
+
 async def test_an_upload_that_does_not_fit_the_plans_storage_is_refused_and_not_kept(
     client, database, owner_engine, blobs
 ):
@@ -204,15 +219,8 @@ async def test_an_upload_that_does_not_fit_the_plans_storage_is_refused_and_not_
     does not fit is 409 ``storage_limit_reached``, registers nothing and leaves no file; of
     uploads racing for the last room, only those that fit are kept."""
     workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Storage full")
-    limit = 1_000 * 1_000_000
-    async with owner_engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO usage_counters (workspace_id, metric, subject, period, used) "
-                "VALUES (:ws, 'storage_bytes', '', 'total', :used)"
-            ),
-            {"ws": workspace_id, "used": limit - 2 * len(BODY) - 1},
-        )
+    limit = STARTER_STORAGE
+    await set_stored_bytes(owner_engine, workspace_id, limit - 2 * len(BODY) - 1)
     first = await upload(client, headers)
     refused = await client.post(
         "/api/v1/leads/uploads",
@@ -366,14 +374,7 @@ async def test_an_upload_declaring_more_than_the_storage_left_is_refused_before_
     multipart one (its file's exact size unknown until read) is stored, refused when
     registered, and deleted."""
     workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Storage early")
-    async with owner_engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO usage_counters (workspace_id, metric, subject, period, used) "
-                "VALUES (:ws, 'storage_bytes', '', 'total', :used)"
-            ),
-            {"ws": workspace_id, "used": 1_000 * 1_000_000 - len(BODY) + 1},
-        )
+    await set_stored_bytes(owner_engine, workspace_id, STARTER_STORAGE - len(BODY) + 1)
     raw = await client.post(
         "/api/v1/leads/uploads", content=BODY, headers={**headers, "Content-Type": "text/csv"}
     )
@@ -387,7 +388,7 @@ async def test_an_upload_declaring_more_than_the_storage_left_is_refused_before_
     objects = await stored_objects(nc, workspace_id)
     assert len(objects) == 1 and all(objects.values())  # stored, then deleted
     assert await uploads_of(owner_engine, workspace_id) == {}
-    assert await stored_bytes(owner_engine, workspace_id) == 1_000 * 1_000_000 - len(BODY) + 1
+    assert await stored_bytes(owner_engine, workspace_id) == STARTER_STORAGE - len(BODY) + 1
 
 
 async def test_a_user_deletes_an_upload_and_its_storage_is_given_back_at_once(

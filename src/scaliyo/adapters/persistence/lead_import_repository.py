@@ -36,6 +36,7 @@ from scaliyo.application.leads.import_ports import (
     FileRelease,
     ImportProblem,
     ImportRecord,
+    ImportStatus,
     NewLead,
     UploadRecord,
 )
@@ -191,11 +192,13 @@ def _import_values(record: ImportRecord) -> dict[str, Any]:
     }
 
 
+# the SQL list of ``ImportStatus.ACTIVE``: ('queued', 'running')
+ACTIVE_IMPORT_STATUSES = "(" + ", ".join(f"'{status}'" for status in ImportStatus.ACTIVE) + ")"
 # Deleting an upload's file (the retention purge, DELETE /leads/uploads/{id}): expired uploads
 # whose file is not yet marked deleted, locked in id order.
 _ACTIVE_IMPORT = text(
     "SELECT 1 FROM lead_imports WHERE workspace_id = :ws AND upload_id = :upload_id "
-    "AND status IN ('queued', 'running') LIMIT 1"
+    f"AND status IN {ACTIVE_IMPORT_STATUSES} LIMIT 1"
 )
 _EXPIRE_UPLOAD = text(
     "UPDATE lead_uploads SET purged_at = :now "

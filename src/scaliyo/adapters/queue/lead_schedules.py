@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from scaliyo.adapters.ids import new_id
 from scaliyo.adapters.persistence.database import Database
+from scaliyo.adapters.persistence.lead_import_repository import ACTIVE_IMPORT_STATUSES
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.application.bus import SYSTEM, Context
 from scaliyo.application.leads.commands import PurgeDeletedLeads
@@ -73,13 +74,12 @@ async def purge_deleted_leads(database: Database, clock: Clock, *, batch: int = 
 # leaves expired uploads whose file is not yet deleted; the next run finishes them.
 
 UPLOAD_BATCH = 100
-_ACTIVE_IMPORTS = "('queued', 'running')"
 
 _DUE_UPLOADS = text(
     "SELECT DISTINCT u.workspace_id FROM lead_uploads u "
     "WHERE u.purged_at IS NULL AND u.created_at <= :cutoff "
     "AND NOT EXISTS (SELECT 1 FROM lead_imports i "
-    f"WHERE i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS}) "
+    f"WHERE i.upload_id = u.id AND i.status IN {ACTIVE_IMPORT_STATUSES}) "
     "UNION "
     "SELECT u.workspace_id FROM lead_uploads u "
     "WHERE u.purged_at IS NOT NULL AND u.file_deleted_at IS NULL "
@@ -93,14 +93,14 @@ _LOCK_DUE = text(
     "SELECT u.id FROM lead_uploads u "
     "WHERE u.workspace_id = :ws AND u.purged_at IS NULL AND u.created_at <= :cutoff "
     "AND NOT EXISTS (SELECT 1 FROM lead_imports i WHERE i.workspace_id = :ws "
-    f"AND i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS}) "
+    f"AND i.upload_id = u.id AND i.status IN {ACTIVE_IMPORT_STATUSES}) "
     "ORDER BY u.created_at, u.id LIMIT :batch FOR UPDATE OF u"
 )
 _EXPIRE = text(
     "UPDATE lead_uploads u SET purged_at = :now "
     "WHERE u.workspace_id = :ws AND u.id = ANY(:ids) AND u.purged_at IS NULL "
     "AND NOT EXISTS (SELECT 1 FROM lead_imports i WHERE i.workspace_id = :ws "
-    f"AND i.upload_id = u.id AND i.status IN {_ACTIVE_IMPORTS})"
+    f"AND i.upload_id = u.id AND i.status IN {ACTIVE_IMPORT_STATUSES})"
 )
 # Served by ix_lead_uploads_workspace_id_purged_at.
 _FILES_TO_DELETE = text(

@@ -41,6 +41,7 @@ class ImportStatus:
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    ACTIVE = (QUEUED, RUNNING)  # an import of the upload may still read its file
 
 
 class ImportRecord(msgspec.Struct, kw_only=True):
