@@ -14,6 +14,7 @@ from dishka.integrations.litestar import FromDishka, inject
 from litestar import Request, Response, post
 from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 
 from scaliyo.adapters.persistence.idempotency_store import Claimed, IdempotencyStore
 from scaliyo.application.bus import Context
@@ -140,6 +141,27 @@ async def test_a_retry_while_the_first_runs_is_told_it_is_in_progress(
     # a claim abandoned for over a minute (its process died) is taken over by the retry
     later = datetime.now(UTC) + timedelta(minutes=2)
     assert isinstance(await store.claim(workspace_id, "k-4", fingerprint, later), Claimed)
+
+
+async def test_a_request_still_running_holds_its_key_against_takeover(
+    client, headers, owner_engine, monkeypatch
+):
+    """A long request (an upload of minutes) renews its claim while it runs, so a retry
+    after ``ABANDONED_AFTER`` is still told it is in progress rather than run a second time."""
+    monkeypatch.setattr("scaliyo.entrypoints.http.idempotency.HOLD_EVERY", timedelta(seconds=0.1))
+    sent = datetime.now(UTC)
+    done = await client.post(
+        "/probe/idempotent",
+        json={"name": "held", "slow": True},
+        headers={**headers, "Idempotency-Key": "k-held"},
+    )
+    assert done.status_code == 201
+    async with owner_engine.connect() as conn:
+        held = (
+            await conn.execute(text("SELECT created_at FROM idempotency_keys WHERE key = 'k-held'"))
+        ).scalar_one()
+    # claimed as the request came in, held again while it ran (half a second)
+    assert held >= sent + timedelta(seconds=0.1)
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "with space"])

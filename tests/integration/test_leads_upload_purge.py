@@ -8,6 +8,7 @@ file is being deleted is refused, never queued to fail."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -206,7 +207,8 @@ async def set_stored_bytes(engine: AsyncEngine, workspace_id: Any, used: int) ->
         await conn.execute(
             text(
                 "INSERT INTO usage_counters (workspace_id, metric, subject, period, used) "
-                "VALUES (:ws, 'storage_bytes', '', 'total', :used)"
+                "VALUES (:ws, 'storage_bytes', '', 'total', :used) "
+                "ON CONFLICT (workspace_id, metric, subject, period) DO UPDATE SET used = :used"
             ),
             {"ws": workspace_id, "used": used},
         )
@@ -446,3 +448,59 @@ async def test_a_user_deletes_an_upload_and_its_storage_is_given_back_at_once(
     assert await purge(database, blobs) == UploadPurge()  # the queued import's upload stays
     assert await uploads_of(owner_engine, workspace_id) == after
     assert await stored_bytes(owner_engine, workspace_id) == len(BODY)
+
+
+async def test_a_retried_upload_is_answered_once_and_its_file_stored_and_counted_once(
+    client, database, owner_engine, nc
+):
+    """``Idempotency-Key`` on ``POST /leads/uploads``: the same file again (bytes and name,
+    multipart with another boundary or raw) gets the first answer replayed, nothing stored or
+    counted; another file or another name with the key is 422 ``idempotency_key_reused``; a
+    refused upload keeps nothing, so its retry runs."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Upload retry")
+    keyed = {**headers, "Idempotency-Key": "upload-1"}
+    first = await client.post(
+        "/api/v1/leads/uploads", files={"file": ("leads.csv", BODY, "text/csv")}, headers=keyed
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["sha256"] == hashlib.sha256(BODY).hexdigest()
+    retries = [
+        await client.post(
+            "/api/v1/leads/uploads", files={"file": ("leads.csv", BODY, "text/csv")}, headers=keyed
+        ),
+        await client.post(
+            "/api/v1/leads/uploads?filename=leads.csv",
+            content=BODY,
+            headers={**keyed, "Content-Type": "text/csv"},
+        ),
+    ]
+    for retry in retries:
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert retry.json() == first.json()
+    assert set(await uploads_of(owner_engine, workspace_id)) == {first.json()["upload_id"]}
+    assert len(await stored_objects(nc, workspace_id)) == 1
+    assert await stored_bytes(owner_engine, workspace_id) == len(BODY)
+
+    for other in (
+        {"files": {"file": ("leads.csv", BODY + b"Alan,Turing,,,alan@b.example,,,,\r\n")}},
+        {"files": {"file": ("other.csv", BODY, "text/csv")}},
+        {"content": BODY, "headers": {**keyed, "Content-Type": "text/csv"}},  # no name
+    ):
+        reused = await client.post("/api/v1/leads/uploads", **{"headers": keyed, **other})
+        assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert len(await stored_objects(nc, workspace_id)) == 1
+    assert await stored_bytes(owner_engine, workspace_id) == len(BODY)
+
+    await set_stored_bytes(owner_engine, workspace_id, STARTER_STORAGE)  # now full
+    full = {**headers, "Idempotency-Key": "upload-2"}
+    refused = await client.post(
+        "/api/v1/leads/uploads", files={"file": ("b.csv", BODY, "text/csv")}, headers=full
+    )
+    assert (refused.status_code, refused.json()["code"]) == (409, "storage_limit_reached")
+    await set_stored_bytes(owner_engine, workspace_id, len(BODY))
+    retried = await client.post(
+        "/api/v1/leads/uploads", files={"file": ("b.csv", BODY, "text/csv")}, headers=full
+    )
+    assert retried.status_code == 201, retried.text
+    assert "Idempotent-Replayed" not in retried.headers

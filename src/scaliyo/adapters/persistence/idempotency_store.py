@@ -2,9 +2,10 @@
 retry with the same key and the same request gets the stored response (24 h, per workspace).
 
 A record is claimed in its own short transaction before the work runs and completed after it.
-A claim whose request died before completing (no response after ``ABANDONED_AFTER``) may be
-taken over by a retry: the one case where a retry can repeat an effect is a process that died
-between the work's commit and the record's completion, a window of milliseconds.
+A request still running holds its claim (``hold``, every ``HOLD_EVERY``); a claim whose request
+died before completing (not held for ``ABANDONED_AFTER``) may be taken over by a retry: the one
+case where a retry can repeat an effect is a process that died between the work's commit and
+the record's completion, a window of milliseconds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from scaliyo.adapters.persistence.unit_of_work import set_tenant
 
 RETENTION = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=1)
+HOLD_EVERY = timedelta(seconds=20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,18 @@ class IdempotencyStore:
                 .where(idempotency_keys.c.workspace_id == workspace_id)
                 .where(idempotency_keys.c.key == key)
                 .values(status=status, response=response, completed_at=now)
+            )
+
+    async def hold(self, workspace_id: UUID, key: str, now: datetime) -> None:
+        """The claim's request is still running (a long upload): not abandoned yet."""
+        async with self._engine.begin() as connection:
+            await set_tenant(connection, workspace_id)
+            await connection.execute(
+                update(idempotency_keys)
+                .where(idempotency_keys.c.workspace_id == workspace_id)
+                .where(idempotency_keys.c.key == key)
+                .where(idempotency_keys.c.status.is_(None))
+                .values(created_at=now)
             )
 
     async def release(self, workspace_id: UUID, key: str) -> None:

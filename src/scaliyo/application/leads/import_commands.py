@@ -106,6 +106,7 @@ class UploadView(msgspec.Struct, kw_only=True):
     upload_id: str
     filename: str | None
     size: int
+    sha256: str  # of the file as stored, hex
     encoding: str
     delimiter: str
     header: list[str] | None

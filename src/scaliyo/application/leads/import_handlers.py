@@ -152,6 +152,7 @@ class RegisterUploadHandler:
             upload_id=str(upload.id),
             filename=upload.filename,
             size=upload.size,
+            sha256=upload.sha256,
             encoding=upload.encoding,
             delimiter=upload.delimiter,
             header=list(columns) if fmt.has_header else None,

@@ -73,10 +73,19 @@ class _Sample:
         return chunk
 
 
-async def _raw_body(request: Request) -> AsyncIterator[bytes]:
-    async for chunk in request.stream():
-        if chunk:
-            yield chunk
+class _RawFile:
+    """A raw ``text/csv`` body; its name, if any, is the ``filename`` query parameter."""
+
+    found = True
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self.filename = request.query_params.get("filename")
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._request.stream():
+            if chunk:
+                yield chunk
 
 
 class _MultipartFile:
@@ -140,6 +149,7 @@ async def upload_leads(
     blobs: FromDishka[BlobStorage],
     ids: FromDishka[IdFactory],
     settings: FromDishka[Settings],
+    idempotency: FromDishka[Idempotency],
 ) -> Response[UploadView]:
     """The file is streamed to blob storage (at most ``SCALIYO_IMPORT_MAX_BYTES``, 200 MB by
     default: 413 ``file_too_large`` past it). The answer holds the detected encoding,
@@ -147,73 +157,101 @@ async def upload_leads(
     normalised, their problems, and an estimate of the rows. A file that does not fit in the
     plan's storage left is 409 ``storage_limit_reached`` (before its bytes are read, when its
     ``Content-Length`` says so). File storage that cannot be reached answers 503
-    ``storage_unavailable``."""
+    ``storage_unavailable``. Accepts ``Idempotency-Key``: a retry sending the same file (bytes
+    and name) with the same key is answered the first upload, and its file is neither stored
+    nor counted again; another file with that key is 422 ``idempotency_key_reused``."""
     require_permission(context, Permission.LEADS_WRITE)
-    assert context.workspace_id is not None
+    workspace_id = context.workspace_id
+    assert workspace_id is not None
     limit = settings.import_max_bytes
+    declared = request.headers.get("content-length")
+    declared_size = int(declared) if declared and declared.isdigit() else None
+    if declared_size is not None and declared_size > limit + MULTIPART_SLACK:
+        raise FileTooLarge(f"The file is larger than {limit} bytes.")
+    incoming = _incoming_file(request, limit)
+
+    async def store() -> UploadView:
+        if declared_size is not None:
+            # the smallest the file can be: refused now if even that cannot fit in storage
+            slack = MULTIPART_SLACK if isinstance(incoming, _MultipartFile) else 0
+            if declared_size - slack > 0:
+                await bus.execute(CheckUploadRoom(size=declared_size - slack), context)
+        sample = _Sample()
+        upload_id = ids.new()
+
+        async def seen() -> AsyncIterator[bytes]:
+            async for chunk in incoming.chunks():
+                yield sample.see(chunk)
+
+        try:
+            ref = await blobs.put(
+                workspace_id,
+                "upload",
+                str(upload_id),
+                seen(),
+                content_type="text/csv",
+                max_size=limit,
+            )
+        except BlobTooLarge:
+            raise FileTooLarge(f"The file is larger than {limit} bytes.") from None
+        if not incoming.found:
+            await blobs.delete(workspace_id, ref.key)
+            raise FileRequired("The multipart body has no `file` part.")
+        try:
+            return await bus.execute(
+                RegisterUpload(
+                    upload_id=str(upload_id),
+                    blob_key=ref.key,
+                    filename=_stored_name(incoming.filename),
+                    size=ref.size,
+                    sha256=ref.sha256,
+                    sample=bytes(sample.head),
+                    complete=ref.size <= SAMPLE_BYTES,
+                ),
+                context,
+            )
+        except BaseException:
+            await blobs.delete(workspace_id, ref.key)
+            raise
+
+    async def same_file(answer: Any) -> bool:
+        """A retry sent the first upload's file again: the same bytes under the same name
+        (read through, not stored)."""
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            async for chunk in incoming.chunks():
+                size += len(chunk)
+                if size > limit:
+                    return False
+                digest.update(chunk)
+        except BlobTooLarge:
+            return False
+        return (
+            incoming.found
+            and isinstance(answer, dict)
+            and answer.get("sha256") == digest.hexdigest()
+            and answer.get("filename") == _stored_name(incoming.filename)
+        )
+
+    return await idempotency.run_streamed(request, context, store, same_file)
+
+
+def _incoming_file(request: Request, limit: int) -> _RawFile | _MultipartFile:
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";")[0].strip().lower()
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit():
-        if int(declared) > limit + MULTIPART_SLACK:
-            raise FileTooLarge(f"The file is larger than {limit} bytes.")
-        # the smallest the file can be: refused now if even that cannot fit in storage
-        smallest = int(declared) - (MULTIPART_SLACK if media_type == "multipart/form-data" else 0)
-        if smallest > 0:
-            await bus.execute(CheckUploadRoom(size=smallest), context)
-    filename: str | None = None
     if media_type == "multipart/form-data":
         boundary = _boundary(content_type)
         if boundary is None:
             raise FileRequired("The multipart body has no boundary.")
-        part = _MultipartFile(request, boundary, limit)
-        source = part.chunks()
-    elif media_type in CSV_MEDIA_TYPES or not media_type:
-        part = None
-        source = _raw_body(request)
-        filename = request.query_params.get("filename")
-    else:
-        raise FileRequired("Send the file as multipart/form-data (field `file`) or text/csv.")
-    sample = _Sample()
-    upload_id = ids.new()
+        return _MultipartFile(request, boundary, limit)
+    if media_type in CSV_MEDIA_TYPES or not media_type:
+        return _RawFile(request)
+    raise FileRequired("Send the file as multipart/form-data (field `file`) or text/csv.")
 
-    async def seen() -> AsyncIterator[bytes]:
-        async for chunk in source:
-            yield sample.see(chunk)
 
-    try:
-        ref = await blobs.put(
-            context.workspace_id,
-            "upload",
-            str(upload_id),
-            seen(),
-            content_type="text/csv",
-            max_size=limit,
-        )
-    except BlobTooLarge:
-        raise FileTooLarge(f"The file is larger than {limit} bytes.") from None
-    if part is not None:
-        if not part.found:
-            await blobs.delete(context.workspace_id, ref.key)
-            raise FileRequired("The multipart body has no `file` part.")
-        filename = part.filename
-    try:
-        view: UploadView = await bus.execute(
-            RegisterUpload(
-                upload_id=str(upload_id),
-                blob_key=ref.key,
-                filename=(filename or None) and filename[:255],
-                size=ref.size,
-                sha256=ref.sha256,
-                sample=bytes(sample.head),
-                complete=ref.size <= SAMPLE_BYTES,
-            ),
-            context,
-        )
-    except BaseException:
-        await blobs.delete(context.workspace_id, ref.key)
-        raise
-    return Response(view, status_code=201)
+def _stored_name(filename: str | None) -> str | None:
+    return filename[:255] if filename else None
 
 
 @delete(
