@@ -212,13 +212,15 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
     rules = RowRules(choices=tuple(choices), fields=NO_CUSTOM_FIELDS, icp=default_icp(), now=_now())
     seen: set[str] = set()
     prepared = []
+    import_id = new_id()  # indexed as the import's leads are
     for row in prepare_rows(rules, records):
         if row.profile is None or row.profile.email in seen:
             continue
         seen.add(row.profile.email or "")
         new = NewLead(id=new_id(), status=stage, row=row)
         # every column of ``leads`` (the import sends the chunk's constants once)
-        prepared.append((*lead_copy_record(new), *chunk_values(workspace, "csv", _now())))
+        chunk = chunk_values(workspace, "csv", _now(), import_id)
+        prepared.append((*lead_copy_record(new), *chunk))
     engine = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS bench_copy_leads"))

@@ -235,6 +235,82 @@ async def test_fill_empty_and_overwrite_update_matched_leads_but_never_take_anot
     assert kate.get("linkedin_url") is None
 
 
+async def test_an_imports_leads_are_found_exported_and_deleted_by_its_id(
+    client, database, owner_engine, nc
+):
+    """``import_id`` filters the leads an import made (created, or restored from the trash),
+    not those it found or updated; a bulk delete with it takes back a wrong import, into the
+    trash; an id of no import of this workspace is 422 ``unknown_import``."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import undo")
+    _, other_headers, _ = await leads_workspace(database, owner_engine, "Import undo other")
+    await prepare_existing(client, headers)  # Kate live, gone@deleted.example in the trash
+    first = await import_file(
+        client,
+        database,
+        nc,
+        headers,
+        workspace_id,
+        csv_bytes([APOLLO, *(MESSY_ROWS[i] for i in (1, 4, 5, 9, 10))]),
+        duplicate_policy="fill_empty",
+    )
+    # Ada and the formula created, gone@ restored, Kate updated, a bad email
+    assert (first["counts"]["created"], first["counts"]["updated"]) == (3, 1)
+    second = await import_file(
+        client,
+        database,
+        nc,
+        headers,
+        workspace_id,
+        csv_bytes([APOLLO, MESSY_ROWS[3], MESSY_ROWS[1]]),  # Grace new, Ada already there
+    )
+    assert (second["counts"]["created"], second["counts"]["duplicates"]) == (1, 1)
+
+    async def emails(**params) -> set[str]:
+        response = await client.get("/api/v1/leads", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        return {lead.get("email") for lead in response.json()["items"]}
+
+    made_first = {"ada@analytical.example", "formula@evil.example", "gone@deleted.example"}
+    assert await emails(import_id=first["id"]) == made_first
+    assert await emails(import_id=second["id"]) == {"grace@navy.example"}
+    both = await emails(import_id=[first["id"], second["id"]])
+    assert both == made_first | {"grace@navy.example"}
+    exported = await client.get(
+        "/api/v1/leads/export", params={"import_id": first["id"]}, headers=headers
+    )
+    assert exported.status_code == 200
+    assert len(exported.text.strip().splitlines()) == 1 + len(made_first)
+
+    for params, code in (
+        ({"import_id": str(UUID(int=9))}, "unknown_import"),
+        ({"import_id": "not-an-id"}, "invalid_import"),
+    ):
+        refused = await client.get("/api/v1/leads", params=params, headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["code"] == code
+    theirs = await client.get(
+        "/api/v1/leads", params={"import_id": first["id"]}, headers=other_headers
+    )
+    assert theirs.status_code == 422
+    assert theirs.json()["errors"][0] == {
+        "field": "import_id",
+        "code": "unknown_import",
+        "message": "No import has this id.",
+    }
+
+    undone = await client.post(
+        "/api/v1/leads/bulk",
+        json={"action": "delete", "filter": {"import_id": [first["id"]]}},
+        headers=headers,
+    )
+    assert undone.status_code == 200, undone.text
+    assert undone.json()["affected"] == len(made_first)
+    # Kate (updated, not made by it), the lead holding her LinkedIn URL, the second's Grace
+    assert await emails() == {"kate@existing.example", None, "grace@navy.example"}
+    assert await emails(deleted="true", import_id=first["id"]) == made_first
+    assert await emails(import_id=first["id"]) == set()
+
+
 async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
     client, database, owner_engine, nc
 ):

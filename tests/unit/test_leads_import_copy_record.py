@@ -63,7 +63,9 @@ def test_a_copy_record_holds_the_values_of_the_same_lead(cells, tags):
         return
     new = NewLead(id=UUID(int=3), status=STATUS, row=row)
     record = dict(zip(LEAD_COPY_COLUMNS, lead_copy_record(new), strict=True))
-    record.update(zip(CHUNK_COLUMNS, chunk_values(WORKSPACE, "csv", NOW), strict=True))
+    chunk = chunk_values(WORKSPACE, "csv", NOW, UUID(int=4))
+    record.update(zip(CHUNK_COLUMNS, chunk, strict=True))
+    assert record.pop("import_id") == UUID(int=4)  # the import's, which no save writes
     lead = Lead(
         id=LeadId(new.id),
         workspace_id=WorkspaceId(WORKSPACE),

@@ -31,6 +31,7 @@ from scaliyo.adapters.persistence.tables import (
     lead_import_matches,
     lead_imports,
     lead_uploads,
+    leads,
 )
 from scaliyo.application.leads.import_ports import (
     FileRelease,
@@ -68,7 +69,15 @@ LEAD_COPY_COLUMNS = (
     "search_text",
     "search_terms",
 )
-CHUNK_COLUMNS = ("workspace_id", "source", "owner_id", "created_at", "updated_at", "deleted_at")
+CHUNK_COLUMNS = (
+    "workspace_id",
+    "source",
+    "owner_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "import_id",
+)
 # The term rows are made in SQL from the leads' ``search_terms`` (terms joined by spaces), not
 # sent as arrays of one element per term.
 _STAGING = (
@@ -80,7 +89,8 @@ _STAGING = (
 _MOVE_LEADS = text(
     f"INSERT INTO leads ({', '.join((*LEAD_COPY_COLUMNS, *CHUNK_COLUMNS))}) "
     f"SELECT {', '.join(LEAD_COPY_COLUMNS)}, CAST(:workspace AS uuid), CAST(:source AS text), "
-    "NULL, CAST(:now AS timestamptz), CAST(:now AS timestamptz), NULL FROM import_leads"
+    "NULL, CAST(:now AS timestamptz), CAST(:now AS timestamptz), NULL, CAST(:import_id AS uuid) "
+    "FROM import_leads"
 )
 # New leads' terms cannot conflict (new ids, distinct terms a lead): no ON CONFLICT, whose
 # speculative insertion searches the primary key twice; in key order, so that neighbouring
@@ -254,9 +264,11 @@ def lead_copy_record(new: NewLead) -> tuple:
     )
 
 
-def chunk_values(workspace_id: UUID, source: str, now: datetime) -> tuple:
+def chunk_values(
+    workspace_id: UUID, source: str, now: datetime, import_id: UUID | None = None
+) -> tuple:
     """The values of ``CHUNK_COLUMNS`` for the new leads of a chunk."""
-    return (workspace_id, source, None, now, now, None)
+    return (workspace_id, source, None, now, now, None, import_id)
 
 
 class SqlLeadImports:
@@ -341,6 +353,12 @@ class SqlLeadImports:
         row = (await self._connection.execute(query)).first()
         return None if row is None else _import_from_row(row)
 
+    async def exists(self, import_id: UUID) -> bool:
+        query = select(lead_imports.c.id).where(
+            lead_imports.c.workspace_id == self._ws(), lead_imports.c.id == import_id
+        )
+        return (await self._connection.execute(query)).first() is not None
+
     async def recent(
         self, *, limit: int, before: UUID | None
     ) -> list[tuple[ImportRecord, str | None]]:
@@ -384,7 +402,9 @@ class SqlLeadImports:
         )
         return [lead_from_row(row) for row in rows]
 
-    async def insert_new(self, many: Sequence[NewLead], *, source: str, now: datetime) -> int:
+    async def insert_new(
+        self, many: Sequence[NewLead], *, import_id: UUID, source: str, now: datetime
+    ) -> int:
         if not many:
             return 0
         workspace = self._ws()
@@ -396,12 +416,20 @@ class SqlLeadImports:
             records=list(map(lead_copy_record, many)),
             columns=LEAD_COPY_COLUMNS,
         )
-        chunk = {"workspace": workspace, "source": source, "now": now}
+        chunk = {"workspace": workspace, "source": source, "now": now, "import_id": import_id}
         inserted = (await self._connection.execute(_MOVE_LEADS, chunk)).rowcount
         await self._connection.execute(_MOVE_TERMS, {"workspace": workspace})
         if any(new.row.tags for new in many):
             await self._connection.execute(_MOVE_TAGS, {"workspace": workspace})
         return inserted
+
+    async def mark_imported(self, import_id: UUID, lead_ids: Sequence[UUID]) -> None:
+        if lead_ids:
+            await self._connection.execute(
+                update(leads)
+                .where(leads.c.workspace_id == self._ws(), leads.c.id.in_(lead_ids))
+                .values(import_id=import_id)
+            )
 
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None:
         if not problems:

@@ -103,7 +103,10 @@ _KEY_CONSTRAINTS = {
     "ux_leads_workspace_id_linkedin_url": "linkedin_url",
 }
 _STATUS_CONSTRAINT = "fk_leads_status_pipeline_stages"
-_UPDATED = [c.name for c in leads.columns if c.name not in {"id", "workspace_id", "created_at"}]
+# ``import_id`` is written by the import that makes a lead, never by a save.
+_UPDATED = [
+    c.name for c in leads.columns if c.name not in {"id", "workspace_id", "created_at", "import_id"}
+]
 _SAVE_MANY = (
     update(leads)
     .where(leads.c.id == bindparam("lead_id"))
@@ -227,6 +230,8 @@ def filter_conditions(lead_filter: LeadFilter, workspace: Any, *, deleted: bool)
         conditions.append(either[0] if len(either) == 1 else or_(*either))
     if lead_filter.sources:
         conditions.append(_one_of(leads.c.source, [s.value for s in lead_filter.sources]))
+    if lead_filter.imports:
+        conditions.append(_one_of(leads.c.import_id, lead_filter.imports))
     if lead_filter.score_min is not None:
         conditions.append(leads.c.score >= lead_filter.score_min)
     if lead_filter.score_max is not None:

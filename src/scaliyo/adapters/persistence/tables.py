@@ -602,6 +602,8 @@ leads = Table(
     Column("search_text", Text, nullable=False),
     # The lead's rows of ``lead_search_terms``, joined by spaces ("" while deleted).
     Column("search_terms", Text, nullable=False, server_default=text("''")),
+    # The import that made the lead (created it, or restored it from the trash), if one did.
+    Column("import_id", UUID(as_uuid=True), nullable=True),
     _tstz("created_at"),
     _tstz("updated_at"),
     _tstz("deleted_at", nullable=True),
@@ -639,6 +641,13 @@ leads = Table(
     ),
     # Also the foreign key's index: moving a deleted stage's leads, deleted ones included.
     Index("ix_leads_workspace_id_status_created_at", "workspace_id", "status", "created_at", "id"),
+    Index(
+        "ix_leads_live_workspace_id_import_id",
+        "workspace_id",
+        "import_id",
+        "id",
+        postgresql_where=text("deleted_at IS NULL AND import_id IS NOT NULL"),
+    ),
     Index(
         "ix_leads_live_workspace_id_id",
         "workspace_id",

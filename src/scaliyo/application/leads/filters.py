@@ -4,14 +4,16 @@ export select by.
 Rules:
 - ``LeadFilterInput`` is the filter as sent (query parameters, a segment's ``filters`` object);
   ``parse_filter`` checks its form and reports every problem with its field path (``status[1]``,
-  ``filters.score_min``): ``q`` 1-200 characters, stage and owner ids are UUIDs (owner
-  ``none`` means unassigned), sources from the list, scores 0-100 with min ≤ max, times RFC 3339
-  (a date alone is midnight UTC) with after < before;
+  ``filters.score_min``): ``q`` 1-200 characters, stage, owner and import ids are UUIDs
+  (owner ``none`` means unassigned), sources from the list, scores 0-100 with min ≤ max, times
+  RFC 3339 (a date alone is midnight UTC) with after < before;
 - ``q`` matches name, email and company as a substring, case- and accent-insensitively;
 - several values of one field match any of them; several tags must all be present;
 - a filter given with a request must name what exists (``unknown_status``, ``unknown_tag``,
-  ``unknown_owner``; checked by the handlers); a saved segment is read leniently later: a
-  stage, tag or owner gone since matches nothing;
+  ``unknown_owner``, ``unknown_import``; checked by the handlers); a saved segment is read
+  leniently later: a stage, tag or owner gone since matches nothing;
+- ``import_id`` selects the leads an import made (created, or restored from the trash), not
+  those it updated or found already there;
 - a cursor is bound to its query: sort, order and filters are fingerprinted into it, and a
   cursor from another query is ``invalid_cursor``.
 """
@@ -47,6 +49,7 @@ class LeadFilterInput(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     tag: list[str] = msgspec.field(default_factory=list)
     owner: list[str] = msgspec.field(default_factory=list)
     source: list[str] = msgspec.field(default_factory=list)
+    import_id: list[str] = msgspec.field(default_factory=list)
     score_min: int | None = None
     score_max: int | None = None
     created_after: str | None = None
@@ -62,6 +65,7 @@ class LeadFilter(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     owners: tuple[UUID, ...] = ()
     unassigned: bool = False
     sources: tuple[LeadSource, ...] = ()
+    imports: tuple[UUID, ...] = ()  # made by one of these imports
     score_min: int | None = None
     score_max: int | None = None
     created_after: datetime | None = None
@@ -140,6 +144,14 @@ def parse_filter(raw: LeadFilterInput, *, prefix: str = "") -> LeadFilter:
         if source not in sources:
             sources.append(source)
 
+    imports: list[UUID] = []
+    for field, value in many("import_id", raw.import_id):
+        parsed = _uuid(value)
+        if parsed is None:
+            errors.append(FieldError(field, "invalid_import", "An import's id."))
+        elif parsed not in imports:
+            imports.append(parsed)
+
     for name, value in (("score_min", raw.score_min), ("score_max", raw.score_max)):
         if value is not None and not 0 <= value <= 100:
             errors.append(FieldError(path(name), "out_of_range", "A score is 0 to 100."))
@@ -164,6 +176,7 @@ def parse_filter(raw: LeadFilterInput, *, prefix: str = "") -> LeadFilter:
         owners=tuple(owners),
         unassigned=unassigned,
         sources=tuple(sources),
+        imports=tuple(imports),
         score_min=raw.score_min,
         score_max=raw.score_max,
         created_after=after,
@@ -211,6 +224,7 @@ def filter_input(lead_filter: LeadFilter) -> LeadFilterInput:
         tag=list(lead_filter.tags),
         owner=owners,
         source=[source.value for source in lead_filter.sources],
+        import_id=[str(import_id) for import_id in lead_filter.imports],
         score_min=lead_filter.score_min,
         score_max=lead_filter.score_max,
         created_after=None

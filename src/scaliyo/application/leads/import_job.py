@@ -465,10 +465,13 @@ class _Importer:
             if row.row in rows
         ]
         restored = [lead for row, lead in plan.restored if row.row in rows]
-        inserted = await uow.lead_imports.insert_new(new, source=LeadSource.CSV.value, now=now)
+        inserted = await uow.lead_imports.insert_new(
+            new, import_id=self._import_id, source=LeadSource.CSV.value, now=now
+        )
         if inserted != len(new):
             raise ChunkRace()
         await uow.leads.save_many(restored)
+        await uow.lead_imports.mark_imported(self._import_id, [lead.id for lead in restored])
         return new, restored
 
     async def _resolve(

@@ -132,10 +132,18 @@ class LeadImportStore(Protocol):
         order."""
         ...
 
-    async def insert_new(self, leads: Sequence[NewLead], *, source: str, now: datetime) -> int:
-        """Insert the leads with their tag and search-term rows; how many were inserted (a lead
-        whose key another transaction took meanwhile is not)."""
+    async def insert_new(
+        self, leads: Sequence[NewLead], *, import_id: UUID, source: str, now: datetime
+    ) -> int:
+        """Insert the leads, made by ``import_id``, with their tag and search-term rows; how
+        many were inserted (a lead whose key another transaction took meanwhile is not)."""
         ...
+
+    async def mark_imported(self, import_id: UUID, lead_ids: Sequence[UUID]) -> None:
+        """The leads (restored from the trash) were made by ``import_id``."""
+        ...
+
+    async def exists(self, import_id: UUID) -> bool: ...
 
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None: ...
 

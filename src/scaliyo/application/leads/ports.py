@@ -17,6 +17,7 @@ from scaliyo.application.billing.ports import UsageLimits
 from scaliyo.application.identity.workspace_ports import MemberRepository, OnboardingRepository
 from scaliyo.application.jobs.ports import JobRepository
 from scaliyo.application.leads.filters import LeadFilter, Order, Position, SortKey
+from scaliyo.application.leads.import_ports import LeadImportStore
 from scaliyo.application.shared.ports import BaseUnitOfWork
 from scaliyo.domain.leads.custom_fields import CustomFieldSet
 from scaliyo.domain.leads.dedup import DedupKeys, KnownLead
@@ -183,3 +184,4 @@ class LeadsUnitOfWork(BaseUnitOfWork, Protocol):
     onboarding: OnboardingRepository
     limits: UsageLimits
     jobs: JobRepository
+    lead_imports: LeadImportStore

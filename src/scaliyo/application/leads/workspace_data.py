@@ -66,7 +66,8 @@ async def check_owner(uow: LeadsUnitOfWork, owner_id: UUID | None, *, field: str
 async def check_references(
     uow: LeadsUnitOfWork, lead_filter: LeadFilter, pipeline: Pipeline, *, prefix: str = ""
 ) -> None:
-    """A filter given with a request names existing stages, tags in use and members."""
+    """A filter given with a request names existing stages, tags in use, members and
+    imports."""
     errors: list[FieldError] = []
     stage_ids = set(pipeline.ids)
     many = len(lead_filter.statuses) > 1
@@ -84,4 +85,9 @@ async def check_references(
         if await uow.memberships.get(UserId(owner)) is None:
             field = f"{prefix}owner[{index}]" if many else f"{prefix}owner"
             errors.append(FieldError(field, "unknown_owner", "No member has this id."))
+    many = len(lead_filter.imports) > 1
+    for index, import_id in enumerate(lead_filter.imports):
+        if not await uow.lead_imports.exists(import_id):
+            field = f"{prefix}import_id[{index}]" if many else f"{prefix}import_id"
+            errors.append(FieldError(field, "unknown_import", "No import has this id."))
     field_errors(errors, "The filter names things that do not exist.")

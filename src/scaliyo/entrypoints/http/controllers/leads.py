@@ -54,6 +54,10 @@ def lead_filter(
     source: Annotated[
         list[str] | None, QueryParameter(description="csv, apollo, manual or api (any).")
     ] = None,
+    import_id: Annotated[
+        list[str] | None,
+        QueryParameter(description="Import ids (any of them): the leads each import made."),
+    ] = None,
     score_min: Annotated[int | None, QueryParameter(description="0 to 100.")] = None,
     score_max: Annotated[int | None, QueryParameter(description="0 to 100.")] = None,
     created_after: Annotated[
@@ -68,6 +72,7 @@ def lead_filter(
         tag=tag or [],
         owner=owner or [],
         source=source or [],
+        import_id=import_id or [],
         score_min=score_min,
         score_max=score_max,
         created_after=created_after,
