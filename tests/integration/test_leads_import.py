@@ -272,6 +272,11 @@ async def test_an_imports_leads_are_found_exported_and_deleted_by_its_id(
 
     made_first = {"ada@analytical.example", "formula@evil.example", "gone@deleted.example"}
     assert await emails(import_id=first["id"]) == made_first
+    listed = (await client.get("/api/v1/leads", headers=headers)).json()["items"]
+    made_by = {lead.get("email"): lead.get("import_id") for lead in listed}
+    assert made_by["ada@analytical.example"] == made_by["gone@deleted.example"] == first["id"]
+    assert made_by["grace@navy.example"] == second["id"]
+    assert made_by["kate@existing.example"] is None  # made by hand, updated by the import
     assert await emails(import_id=second["id"]) == {"grace@navy.example"}
     both = await emails(import_id=[first["id"], second["id"]])
     assert both == made_first | {"grace@navy.example"}

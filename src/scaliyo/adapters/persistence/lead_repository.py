@@ -91,6 +91,7 @@ LEAD_COLUMNS = [
     leads.c.created_at,
     leads.c.updated_at,
     leads.c.deleted_at,
+    leads.c.import_id,
 ]
 SORT_COLUMNS = {
     SortKey.CREATED_AT: leads.c.created_at,
@@ -176,6 +177,7 @@ def lead_from_row(row: Row) -> Lead:
         created_at=row.created_at,
         updated_at=row.updated_at,
         deleted_at=row.deleted_at,
+        import_id=row.import_id,
     )
 
 

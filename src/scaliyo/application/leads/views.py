@@ -51,6 +51,7 @@ class LeadView(msgspec.Struct, kw_only=True, omit_defaults=True):
     department: str | None = None
     owner_id: str | None = None
     deleted_at: str | None = None
+    import_id: str | None = None  # the import that made it: GET /leads/imports/{import_id}
 
 
 def lead_view(lead: Lead, stage_names: Mapping[UUID, str]) -> LeadView:
@@ -87,6 +88,7 @@ def lead_view(lead: Lead, stage_names: Mapping[UUID, str]) -> LeadView:
         department=None if profile.department is None else profile.department.value,
         owner_id=None if lead.owner_id is None else str(lead.owner_id),
         deleted_at=rfc3339_or_none(lead.deleted_at),
+        import_id=None if lead.import_id is None else str(lead.import_id),
     )
 
 

@@ -59,6 +59,7 @@ class Lead(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    import_id: UUID | None = None  # the import that made it (created or restored it), if one did
 
     def __post_init__(self) -> None:
         if not 0 <= self.score <= 100:
