@@ -8,6 +8,7 @@ import hashlib
 import io
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
 import multipart
 from dishka.integrations.litestar import FromDishka, inject
@@ -161,8 +162,7 @@ async def upload_leads(
     and name) with the same key is answered the first upload, and its file is neither stored
     nor counted again; another file with that key is 422 ``idempotency_key_reused``."""
     require_permission(context, Permission.LEADS_WRITE)
-    workspace_id = context.workspace_id
-    assert workspace_id is not None
+    assert context.workspace_id is not None
     limit = settings.import_max_bytes
     declared = request.headers.get("content-length")
     declared_size = int(declared) if declared and declared.isdigit() else None
@@ -176,65 +176,77 @@ async def upload_leads(
             slack = MULTIPART_SLACK if isinstance(incoming, _MultipartFile) else 0
             if declared_size - slack > 0:
                 await bus.execute(CheckUploadRoom(size=declared_size - slack), context)
-        sample = _Sample()
-        upload_id = ids.new()
-
-        async def seen() -> AsyncIterator[bytes]:
-            async for chunk in incoming.chunks():
-                yield sample.see(chunk)
-
-        try:
-            ref = await blobs.put(
-                workspace_id,
-                "upload",
-                str(upload_id),
-                seen(),
-                content_type="text/csv",
-                max_size=limit,
-            )
-        except BlobTooLarge:
-            raise FileTooLarge(f"The file is larger than {limit} bytes.") from None
-        if not incoming.found:
-            await blobs.delete(workspace_id, ref.key)
-            raise FileRequired("The multipart body has no `file` part.")
-        try:
-            return await bus.execute(
-                RegisterUpload(
-                    upload_id=str(upload_id),
-                    blob_key=ref.key,
-                    filename=_stored_name(incoming.filename),
-                    size=ref.size,
-                    sha256=ref.sha256,
-                    sample=bytes(sample.head),
-                    complete=ref.size <= SAMPLE_BYTES,
-                ),
-                context,
-            )
-        except BaseException:
-            await blobs.delete(workspace_id, ref.key)
-            raise
+        return await _store_upload(incoming, bus, context, blobs, ids.new(), limit)
 
     async def same_file(answer: Any) -> bool:
-        """A retry sent the first upload's file again: the same bytes under the same name
-        (read through, not stored)."""
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            async for chunk in incoming.chunks():
-                size += len(chunk)
-                if size > limit:
-                    return False
-                digest.update(chunk)
-        except BlobTooLarge:
-            return False
-        return (
-            incoming.found
-            and isinstance(answer, dict)
-            and answer.get("sha256") == digest.hexdigest()
-            and answer.get("filename") == _stored_name(incoming.filename)
-        )
+        return await _sent_again(incoming, answer, limit)
 
     return await idempotency.run_streamed(request, context, store, same_file)
+
+
+async def _store_upload(
+    incoming: _RawFile | _MultipartFile,
+    bus: Bus,
+    context: Context,
+    blobs: BlobStorage,
+    upload_id: UUID,
+    limit: int,
+) -> UploadView:
+    """The file streamed into blob storage and registered (deleted again if that fails)."""
+    workspace_id = context.workspace_id
+    assert workspace_id is not None
+    sample = _Sample()
+
+    async def seen() -> AsyncIterator[bytes]:
+        async for chunk in incoming.chunks():
+            yield sample.see(chunk)
+
+    try:
+        ref = await blobs.put(
+            workspace_id, "upload", str(upload_id), seen(), content_type="text/csv", max_size=limit
+        )
+    except BlobTooLarge:
+        raise FileTooLarge(f"The file is larger than {limit} bytes.") from None
+    if not incoming.found:
+        await blobs.delete(workspace_id, ref.key)
+        raise FileRequired("The multipart body has no `file` part.")
+    try:
+        return await bus.execute(
+            RegisterUpload(
+                upload_id=str(upload_id),
+                blob_key=ref.key,
+                filename=_stored_name(incoming.filename),
+                size=ref.size,
+                sha256=ref.sha256,
+                sample=bytes(sample.head),
+                complete=ref.size <= SAMPLE_BYTES,
+            ),
+            context,
+        )
+    except BaseException:
+        await blobs.delete(workspace_id, ref.key)
+        raise
+
+
+async def _sent_again(incoming: _RawFile | _MultipartFile, answer: Any, limit: int) -> bool:
+    """A retry sent the first upload's file again (``answer`` is its stored answer): the same
+    bytes under the same name. Read through a digest, not stored."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in incoming.chunks():
+            size += len(chunk)
+            if size > limit:
+                return False
+            digest.update(chunk)
+    except BlobTooLarge:
+        return False
+    return (
+        incoming.found
+        and isinstance(answer, dict)
+        and answer.get("sha256") == digest.hexdigest()
+        and answer.get("filename") == _stored_name(incoming.filename)
+    )
 
 
 def _incoming_file(request: Request, limit: int) -> _RawFile | _MultipartFile:
