@@ -645,6 +645,7 @@ leads = Table(
         "ix_leads_live_workspace_id_import_id",
         "workspace_id",
         "import_id",
+        "created_at",
         "id",
         postgresql_where=text("deleted_at IS NULL AND import_id IS NOT NULL"),
     ),
