@@ -197,9 +197,12 @@ SMALL_SET = 5000
 # Words this short start a great many terms: counting them up to SEARCH_CAP costs more than
 # asking the newest SAMPLE leads; if SAMPLE_HITS of them have every word, the list is walked
 # (a page fills within some SAMPLE * limit / SAMPLE_HITS leads), else the words are counted.
+# Walking reads leads in the order they were written, about six times cheaper a lead than
+# looking candidates up by id: at 200,000 leads, `j m` (1.3% of them) walked in 7.5 ms and
+# looked up its 2,586 candidates in 45 (10 hits were asked for, and the sample had fewer).
 SHORT_WORD = 2
 SAMPLE = 1000
-SAMPLE_HITS = 10
+SAMPLE_HITS = 5
 _CUSTOM_PLANS = func.set_config("plan_cache_mode", "force_custom_plan", true())
 
 
