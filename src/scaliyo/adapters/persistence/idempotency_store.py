@@ -99,37 +99,39 @@ class IdempotencyStore:
     async def complete(
         self, workspace_id: UUID, key: str, status: int, response: Any, now: datetime
     ) -> None:
-        async with self._engine.begin() as connection:
-            await set_tenant(connection, workspace_id)
-            await connection.execute(
-                update(idempotency_keys)
-                .where(idempotency_keys.c.workspace_id == workspace_id)
-                .where(idempotency_keys.c.key == key)
-                .values(status=status, response=response, completed_at=now)
-            )
+        await self._write(
+            workspace_id,
+            update(idempotency_keys)
+            .where(*_the_key(workspace_id, key))
+            .values(status=status, response=response, completed_at=now),
+        )
 
     async def hold(self, workspace_id: UUID, key: str, now: datetime) -> None:
         """The claim's request is still running (a long upload): not abandoned yet."""
-        async with self._engine.begin() as connection:
-            await set_tenant(connection, workspace_id)
-            await connection.execute(
-                update(idempotency_keys)
-                .where(idempotency_keys.c.workspace_id == workspace_id)
-                .where(idempotency_keys.c.key == key)
-                .where(idempotency_keys.c.status.is_(None))
-                .values(created_at=now)
-            )
+        await self._write(
+            workspace_id,
+            update(idempotency_keys)
+            .where(*_the_key(workspace_id, key), idempotency_keys.c.status.is_(None))
+            .values(created_at=now),
+        )
 
     async def release(self, workspace_id: UUID, key: str) -> None:
         """The work failed: forget the claim, so a retry runs the request again."""
+        await self._write(
+            workspace_id,
+            delete(idempotency_keys).where(
+                *_the_key(workspace_id, key), idempotency_keys.c.status.is_(None)
+            ),
+        )
+
+    async def _write(self, workspace_id: UUID, statement: Any) -> None:
         async with self._engine.begin() as connection:
             await set_tenant(connection, workspace_id)
-            await connection.execute(
-                delete(idempotency_keys)
-                .where(idempotency_keys.c.workspace_id == workspace_id)
-                .where(idempotency_keys.c.key == key)
-                .where(idempotency_keys.c.status.is_(None))
-            )
+            await connection.execute(statement)
+
+
+def _the_key(workspace_id: UUID, key: str) -> tuple[Any, Any]:
+    return idempotency_keys.c.workspace_id == workspace_id, idempotency_keys.c.key == key
 
 
 async def purge_idempotency_keys(system_engine: AsyncEngine, now: datetime) -> int:

@@ -103,13 +103,17 @@ def parse_filter(raw: LeadFilterInput, *, prefix: str = "") -> LeadFilter:
         elif text:
             q = fold(text) or None
 
-    statuses: list[UUID] = []
-    for field, value in many("status", raw.status):
-        parsed = _uuid(value)
-        if parsed is None:
-            errors.append(FieldError(field, "invalid_status", "A pipeline stage id."))
-        elif parsed not in statuses:
-            statuses.append(parsed)
+    def ids(name: str, values: list[str], code: str, message: str) -> list[UUID]:
+        found: list[UUID] = []
+        for field, value in many(name, values):
+            parsed = _uuid(value)
+            if parsed is None:
+                errors.append(FieldError(field, code, message))
+            elif parsed not in found:
+                found.append(parsed)
+        return found
+
+    statuses = ids("status", raw.status, "invalid_status", "A pipeline stage id.")
 
     tags: list[str] = []
     for field, value in many("tag", raw.tag):
@@ -144,13 +148,7 @@ def parse_filter(raw: LeadFilterInput, *, prefix: str = "") -> LeadFilter:
         if source not in sources:
             sources.append(source)
 
-    imports: list[UUID] = []
-    for field, value in many("import_id", raw.import_id):
-        parsed = _uuid(value)
-        if parsed is None:
-            errors.append(FieldError(field, "invalid_import", "An import's id."))
-        elif parsed not in imports:
-            imports.append(parsed)
+    imports = ids("import_id", raw.import_id, "invalid_import", "An import's id.")
 
     for name, value in (("score_min", raw.score_min), ("score_max", raw.score_max)):
         if value is not None and not 0 <= value <= 100:
