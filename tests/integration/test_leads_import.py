@@ -316,6 +316,36 @@ async def test_an_imports_leads_are_found_exported_and_deleted_by_its_id(
     assert await emails(import_id=first["id"]) == set()
 
 
+async def test_an_import_is_cancelled_over_http(client, database, owner_engine, nc):
+    """``POST /leads/imports/{id}/cancel``: 202 with the import (a queued one is cancelled at
+    once, its job then reads nothing), the same again; 409 ``import_finished`` for a completed
+    import; 404 for another workspace's."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import stop")
+    _, other_headers, _ = await leads_workspace(database, owner_engine, "Import stop other")
+    body = csv_bytes([APOLLO, MESSY_ROWS[1], MESSY_ROWS[3]])
+    uploaded = await upload(client, headers, body)
+    started = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": uploaded.json()["upload_id"]}, headers=headers
+    )
+    import_id = started.json()["import_id"]
+    path = f"/api/v1/leads/imports/{import_id}/cancel"
+    theirs = await client.post(path, headers=other_headers)
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "import_not_found")
+    for _ in range(2):
+        cancelled = await client.post(path, headers=headers)
+        assert cancelled.status_code == 202, cancelled.text
+        assert cancelled.json()["status"] == "cancelled"
+        assert cancelled.json()["cancel_requested_at"] is not None
+    assert (await run_import_job(database, nc, workspace_id, started.json()["job_id"])).ack
+    view = (await client.get(f"/api/v1/leads/imports/{import_id}", headers=headers)).json()
+    assert (view["status"], view["counts"]["created"]) == ("cancelled", 0)
+    assert (await client.get("/api/v1/leads", headers=headers)).json()["items"] == []
+
+    done = await import_file(client, database, nc, headers, workspace_id, body)
+    finished = await client.post(f"/api/v1/leads/imports/{done['id']}/cancel", headers=headers)
+    assert (finished.status_code, finished.json()["code"]) == (409, "import_finished")
+
+
 async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
     client, database, owner_engine, nc
 ):

@@ -24,7 +24,13 @@ from scaliyo.adapters.persistence.database import Database
 from scaliyo.adapters.persistence.unit_of_work import SqlUnitOfWork
 from scaliyo.adapters.queue import lead_jobs
 from scaliyo.application.jobs.execution import INTERNAL_ERROR, JobError
-from scaliyo.application.leads.import_commands import ImportRequest, RegisterUpload, StartImport
+from scaliyo.application.leads.errors import ImportFinished
+from scaliyo.application.leads.import_commands import (
+    CancelImport,
+    ImportRequest,
+    RegisterUpload,
+    StartImport,
+)
 from scaliyo.application.shared.blobs import (
     BlobCorrupted,
     BlobNotFound,
@@ -305,6 +311,81 @@ class FailingPreparer(InlinePreparer):
         if self.batches > self.good:
             raise RuntimeError("a bug")
         return await super().prepare(rules, records)
+
+
+class CancellingPreparer(InlinePreparer):
+    """Asks for the import to stop, as its user would, while batch ``at`` is prepared."""
+
+    def __init__(self, cancel, at: int) -> None:
+        self.cancel = cancel
+        self.at = at
+        self.batches = 0
+
+    async def prepare(self, rules, records):
+        self.batches += 1
+        if self.batches == self.at:
+            await self.cancel()
+        return await super().prepare(rules, records)
+
+
+async def test_a_cancelled_import_stops_and_accounts_for_every_row_it_went_through(
+    database, owner_engine
+):
+    """Queued: cancelled at once, its job reads nothing. Running: the chunk that commits after
+    the request is the last (those being written land); every row gone through has one outcome
+    and the rest are not read; its leads carry the import's id; asking again or a redelivered
+    job changes nothing; a completed import is 409 ``import_finished``."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import cancel")
+    body = generated_file(200)
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=20)
+    context = as_user(owner, workspace_id, "owner")
+
+    queued = await start_memory_import(bus, context, uploads, body)
+    view = await bus.execute(CancelImport(import_id=queued), context)
+    assert (view.status, view.progress.processed) == ("cancelled", 0)
+    untouched = await run_memory_import(
+        database, workspace_id, queued, uploads, FailingPreparer(good=0)
+    )
+    assert untouched["status"] == "cancelled"
+    assert await count_rows(owner_engine, "SELECT count(*) FROM leads WHERE workspace_id = :ws",
+                            ws=workspace_id) == 0  # fmt: skip
+
+    running = await start_memory_import(bus, context, uploads, body)
+
+    async def cancel() -> None:
+        asked = await bus.execute(CancelImport(import_id=running), context)
+        assert asked.status == "running" and asked.cancel_requested_at is not None
+
+    result = await run_memory_import(
+        database, workspace_id, running, uploads, CancellingPreparer(cancel, at=3)
+    )
+    row = await import_row(owner_engine, running)
+    assert (result["status"], row.status) == ("cancelled", "cancelled")
+    assert 0 < row.rows_done < 200 and row.rows_done % 20 == 0
+    assert sum(counts_of(row)) == row.rows_done
+    made = await count_rows(
+        owner_engine, "SELECT count(*) FROM leads WHERE import_id = :i", i=UUID(running)
+    )
+    assert made == row.created > 0
+    last_row = await count_rows(
+        owner_engine,
+        "SELECT coalesce(max(row), 0) FROM lead_import_errors WHERE import_id = :i",
+        i=UUID(running),
+    )
+    assert last_row <= row.rows_done + 1  # the header is row 1: nothing past what it read
+    before = await lead_snapshot(owner_engine, workspace_id)
+
+    again = await bus.execute(CancelImport(import_id=running), context)
+    assert again.status == "cancelled"
+    await run_memory_import(database, workspace_id, running, uploads, attempt=2)
+    assert counts_of(await import_row(owner_engine, running)) == counts_of(row)
+    assert await lead_snapshot(owner_engine, workspace_id) == before
+
+    done = await start_memory_import(bus, context, uploads, generated_file(5, prefix="d"))
+    await run_memory_import(database, workspace_id, done, uploads)
+    with pytest.raises(ImportFinished):
+        await bus.execute(CancelImport(import_id=done), context)
 
 
 async def test_an_import_whose_last_attempt_fails_is_marked_failed(database, owner_engine):

@@ -186,6 +186,7 @@ def _import_from_row(row: Any) -> ImportRecord:
         created_at=row.created_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        cancel_requested_at=row.cancel_requested_at,
     )
 
 
@@ -199,6 +200,7 @@ def _import_values(record: ImportRecord) -> dict[str, Any]:
         "error": record.error,
         "started_at": record.started_at,
         "finished_at": record.finished_at,
+        "cancel_requested_at": record.cancel_requested_at,
     }
 
 

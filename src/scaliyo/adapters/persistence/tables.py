@@ -857,7 +857,10 @@ lead_imports = Table(
     _tstz("created_at"),
     _tstz("started_at", nullable=True),
     _tstz("finished_at", nullable=True),
-    CheckConstraint("status IN ('queued', 'running', 'completed', 'failed')", name="status_known"),
+    _tstz("cancel_requested_at", nullable=True),
+    CheckConstraint(
+        "status IN ('queued', 'running', 'completed', 'failed', 'cancelled')", name="status_known"
+    ),
     CheckConstraint("duplicate_policy IN ('skip', 'fill_empty', 'overwrite')", name="policy_known"),
     ForeignKeyConstraint(
         ["upload_id"],

@@ -110,6 +110,11 @@ class UploadExpired(NotFound):
         super().__init__("The uploaded file was deleted after its retention; upload it again.")
 
 
+class ImportFinished(Conflict):
+    code = "import_finished"
+    title = "The import has ended; there is nothing to cancel"
+
+
 class ImportNotFound(NotFound):
     code = "import_not_found"
     title = "Import not found"

@@ -33,6 +33,7 @@ from scaliyo.application.leads.commands import (
     UpdateStage,
 )
 from scaliyo.application.leads.import_commands import (
+    CancelImport,
     CheckUploadRoom,
     ExpireUpload,
     GetImport,
@@ -44,6 +45,7 @@ from scaliyo.application.leads.import_commands import (
 )
 from scaliyo.application.leads.import_handlers import (
     DEFAULT_CHUNK_ROWS,
+    CancelImportHandler,
     CheckUploadRoomHandler,
     GetImportHandler,
     ListImportProblemsHandler,
@@ -128,6 +130,7 @@ def lead_handlers(
         ExpireUpload: ExpireUploadHandler(clock),
         ReleaseUploadFile: ReleaseUploadFileHandler(clock),
         GetImport: GetImportHandler(),
+        CancelImport: CancelImportHandler(clock),
         ListImportProblems: ListImportProblemsHandler(),
         ListImports: ListImportsHandler(),
     }

@@ -80,6 +80,10 @@ class GetImport(Query, frozen=True, kw_only=True):
     import_id: str
 
 
+class CancelImport(Command, frozen=True, kw_only=True):
+    import_id: str
+
+
 class ListImports(Query, frozen=True, kw_only=True):
     """The workspace's imports, newest first."""
 
@@ -149,3 +153,4 @@ class ImportView(msgspec.Struct, kw_only=True, omit_defaults=True):
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    cancel_requested_at: str | None = None  # it stops after the chunk it is writing

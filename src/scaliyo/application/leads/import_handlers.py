@@ -12,6 +12,7 @@ import msgspec
 from scaliyo.application.bus import Context
 from scaliyo.application.identity.actors import require_permission, user_id_of
 from scaliyo.application.leads.errors import (
+    ImportFinished,
     ImportNotFound,
     StorageLimitReached,
     UploadExpired,
@@ -19,6 +20,7 @@ from scaliyo.application.leads.errors import (
 )
 from scaliyo.application.leads.import_commands import (
     PREVIEW_ROWS,
+    CancelImport,
     CheckUploadRoom,
     ColumnView,
     GetImport,
@@ -291,9 +293,11 @@ class StartImportHandler:
         return ImportStarted(import_id=str(import_id), job_id=str(job.id))
 
 
-async def load_import(uow, raw_id: str) -> ImportRecord:
+async def load_import(uow, raw_id: str, *, for_update: bool = False) -> ImportRecord:
     import_id = _uuid_or_none(raw_id)
-    record = None if import_id is None else await uow.lead_imports.get(import_id)
+    record = (
+        None if import_id is None else await uow.lead_imports.get(import_id, for_update=for_update)
+    )
     if record is None:
         raise ImportNotFound()
     return record
@@ -315,7 +319,44 @@ def import_view(record: ImportRecord, filename: str | None = None) -> ImportView
         error=record.error,
         started_at=rfc3339_or_none(record.started_at),
         finished_at=rfc3339_or_none(record.finished_at),
+        cancel_requested_at=rfc3339_or_none(record.cancel_requested_at),
     )
+
+
+class CancelImportHandler:
+    """``POST /leads/imports/{id}/cancel``: stop an import (a wrong file or mapping).
+
+    Rules:
+    - members and above (``leads.write``); another workspace's import is 404;
+    - a queued import is cancelled at once: its job, when it runs, reads nothing;
+    - a running one is asked to stop (``cancel_requested_at``): its job ends it ``cancelled``
+      after the chunk being written, keeping what it committed (its leads, counts and report
+      lines: every row it went through is accounted for, the rest of the file is not read);
+      one whose last chunk is already written completes instead;
+    - asking again changes nothing; an import that completed or failed is 409
+      ``import_finished``.
+    The answer is the import as it is now.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def __call__(self, message: CancelImport, uow, context: Context) -> ImportView:
+        require_permission(context, Permission.LEADS_WRITE)
+        record = await load_import(uow, message.import_id, for_update=True)
+        now = self._clock.now()
+        if record.status == ImportStatus.QUEUED:
+            record.status = ImportStatus.CANCELLED
+            record.cancel_requested_at = record.finished_at = now
+        elif record.status == ImportStatus.RUNNING:
+            record.cancel_requested_at = record.cancel_requested_at or now
+        elif record.status != ImportStatus.CANCELLED:
+            raise ImportFinished(f"The import has {record.status}.")
+        await uow.lead_imports.save(record)
+        upload = await uow.lead_imports.get_upload(record.upload_id)
+        view = import_view(record, None if upload is None else upload.filename)
+        await uow.commit()
+        return view
 
 
 class GetImportHandler:

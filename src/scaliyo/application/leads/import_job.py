@@ -27,6 +27,10 @@ Rules:
   where it stops is one ``malformed_csv`` line (invalid) and the rest is not read;
 - a failure the runner will not retry (a file that cannot be read at all, the last attempt)
   marks the import ``failed`` with the job's reason; a retried one leaves it ``running``;
+- cancel (``POST /leads/imports/{id}/cancel``): a chunk that commits after the import was
+  asked to stop is the last; the ones already being written land, and the import ends
+  ``cancelled`` with what they committed. A job that starts after the request (or finds the
+  import cancelled while queued) reads nothing;
 - resume: a redelivered job skips the chunks its import row says are done, re-preparing them
   only to rebuild the in-file duplicate index (preparing is deterministic), and reads back the
   existing leads they matched (written with each chunk), so a crash changes nothing but the
@@ -108,8 +112,16 @@ class _EarlierChunkFailed(Exception):
     """The chunk before this one failed for good; this one rolls back and stops."""
 
 
+class _CancelRequested(Exception):
+    """A chunk committed after the import was asked to stop: no more are written."""
+
+
 def import_result(record: ImportRecord) -> dict[str, Any]:
-    return {"import_id": str(record.id), **msgspec.to_builtins(record.counts)}
+    return {
+        "import_id": str(record.id),
+        "status": record.status,
+        **msgspec.to_builtins(record.counts),
+    }
 
 
 async def run_import_job(
@@ -130,7 +142,13 @@ async def run_import_job(
         record = await uow.lead_imports.get(params.import_id, for_update=True)
         if record is None:
             raise JobError("The import does not exist.", retryable=False)
-        if record.status == ImportStatus.COMPLETED:
+        if record.status in (ImportStatus.COMPLETED, ImportStatus.CANCELLED):
+            return import_result(record)
+        if record.cancel_requested_at is not None:  # asked to stop before this attempt
+            record.status = ImportStatus.CANCELLED
+            record.finished_at = now
+            await uow.lead_imports.save(record)
+            await uow.commit()
             return import_result(record)
         upload = await uow.lead_imports.get_upload(record.upload_id)
         fields = await uow.custom_fields.get()
@@ -153,6 +171,7 @@ async def run_import_job(
         if not retryable:
             raise JobError(reason, retryable=False) from None
         raise  # storage unreachable for now: another attempt may read the file
+    cancelled = False
     try:
         importer = _Importer(
             job=job,
@@ -165,6 +184,8 @@ async def run_import_job(
             status=pipeline.first.id,
         )
         await importer.run(rows, preparer)
+    except _CancelRequested:
+        cancelled = True
     except LeaseLost:
         raise  # another worker runs the import now
     except Exception as error:
@@ -174,7 +195,7 @@ async def run_import_job(
         raise
     finally:
         await rows.close()
-    record = await _finish(uow_factory, workspace, record.id, clock.now())
+    record = await _finish(uow_factory, workspace, record.id, clock.now(), cancelled=cancelled)
     return import_result(record)
 
 
@@ -194,11 +215,15 @@ async def _finish(
     now: datetime,
     *,
     error: str | None = None,
+    cancelled: bool = False,
 ) -> ImportRecord:
     async with uow_factory(workspace) as uow:
         record = await uow.lead_imports.get(import_id, for_update=True)
         assert record is not None
-        record.status = ImportStatus.FAILED if error else ImportStatus.COMPLETED
+        if error:
+            record.status = ImportStatus.FAILED
+        else:
+            record.status = ImportStatus.CANCELLED if cancelled else ImportStatus.COMPLETED
         record.error = error
         record.finished_at = now
         await uow.lead_imports.save(record)
@@ -299,6 +324,8 @@ class _Importer:
         if total is not None and self._saved_total != total:
             await self._save_total(total)
         await self._job.report_progress(done, None if total is None else max(total, done))
+        if chunk.stop:
+            raise _CancelRequested()
 
     def _chunk(self, prepared: list[PreparedRow], previous: _Chunk | None) -> _Chunk | None:
         candidates, counts, problems = self._in_file(prepared)
@@ -441,6 +468,7 @@ class _Importer:
             record.rows_done = chunk.start + len(chunk.prepared)
             record.counts = record.counts.plus(counts)
             await uow.lead_imports.save(record)
+            chunk.stop = record.cancel_requested_at is not None
             uow.record(
                 LeadsImported(
                     workspace_id=self._workspace,
@@ -593,6 +621,7 @@ class _Chunk:
         self.replanned = asyncio.Event()  # an attempt failed: its plan may change
         self.finished = asyncio.Event()
         self.committed = False
+        self.stop = False  # it committed after the import was asked to stop
 
 
 class _Plan:

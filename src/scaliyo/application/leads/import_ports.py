@@ -41,7 +41,9 @@ class ImportStatus:
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
     ACTIVE = (QUEUED, RUNNING)  # an import of the upload may still read its file
+    ENDED = (COMPLETED, FAILED, CANCELLED)
 
 
 class ImportRecord(msgspec.Struct, kw_only=True):
@@ -62,6 +64,7 @@ class ImportRecord(msgspec.Struct, kw_only=True):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    cancel_requested_at: datetime | None = None  # a running import stops after its chunk
 
 
 class ImportProblem(msgspec.Struct, frozen=True, array_like=True, gc=False):

@@ -21,6 +21,7 @@ from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
 from scaliyo.application.leads.errors import FileRequired, FileTooLarge, UploadExpired
 from scaliyo.application.leads.import_commands import (
+    CancelImport,
     CheckUploadRoom,
     ExpiredUpload,
     ExpireUpload,
@@ -314,6 +315,24 @@ async def start_import(
     )
 
 
+@post(
+    "/leads/imports/{import_id:str}/cancel",
+    tags=["leads"],
+    status_code=202,
+    responses=IMPORT_PROBLEMS,
+    summary="Stop an import: at once while queued, after the chunk being written while running",
+)
+@inject
+async def cancel_import(
+    import_id: FromPath[str], bus: FromDishka[Bus], context: FromDishka[Context]
+) -> ImportView:
+    """202 with the import as it is now: ``cancelled`` if it was queued; if it runs,
+    ``cancel_requested_at`` is set and it ends ``cancelled`` after the chunk being written,
+    keeping what it committed (its leads, counts and report; delete its leads with the lead
+    filter ``import_id``). 409 ``import_finished`` once it completed or failed."""
+    return await bus.execute(CancelImport(import_id=import_id), context)
+
+
 @get(
     "/leads/imports/{import_id:str}",
     tags=["leads"],
@@ -394,5 +413,6 @@ route_handlers = [
     start_import,
     list_imports,
     get_import,
+    cancel_import,
     import_errors,
 ]
