@@ -3,14 +3,24 @@ progress bar and the counts at the end; bad input is a message and an exit code,
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 from nats.js.errors import NotFoundError
 
 from scaliyo.adapters.blobs.nats_object_store import DEFAULT_BUCKET
+from scaliyo.application.leads.import_commands import CancelImport
+from scaliyo.entrypoints.cli.lead_import import follow_progress
 from tests.integration.helpers.cli import cli_env, scaliyo
-from tests.integration.helpers.imports import APOLLO, csv_bytes
+from tests.integration.helpers.identity import as_user
+from tests.integration.helpers.imports import (
+    APOLLO,
+    MemoryUploads,
+    csv_bytes,
+    import_bus,
+    start_memory_import,
+)
 from tests.integration.helpers.leads import count_rows, leads_workspace
 
 
@@ -131,3 +141,18 @@ async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback
         )
         == 0
     )
+
+
+async def test_the_cli_stops_following_an_import_cancelled_meanwhile(database, owner_engine):
+    """An import cancelled from the API while the CLI shows its progress ends the CLI's wait
+    with the cancelled import (it waited for ever for completed or failed before)."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "CLI cancelled")
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=10)
+    context = as_user(owner, workspace_id, "owner")
+    import_id = await start_memory_import(bus, context, uploads, csv_bytes(ROWS))
+    await bus.execute(CancelImport(import_id=import_id), context)
+    job = asyncio.ensure_future(asyncio.sleep(0))  # the CLI's job, ended
+    await job
+    view = await asyncio.wait_for(follow_progress(bus, context, import_id, job), timeout=10)
+    assert view.status == "cancelled"

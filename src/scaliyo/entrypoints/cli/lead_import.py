@@ -38,6 +38,7 @@ from scaliyo.application.leads.import_commands import (
     StartImport,
     UploadView,
 )
+from scaliyo.application.leads.import_ports import ImportStatus
 from scaliyo.domain.leads.imports import DuplicatePolicy
 from scaliyo.domain.shared.errors import DomainError
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
@@ -143,14 +144,16 @@ async def run_import(
         job = asyncio.create_task(
             runner.run(JobId(UUID(started.job_id)), WorkspaceId(workspace_id))
         )
-        return await _follow(bus, context, started.import_id, job)
+        return await follow_progress(bus, context, started.import_id, job)
     finally:
         unbind_lead_jobs()
         await nc.close()
         await container.close()
 
 
-async def _follow(bus: Bus, context: Context, import_id: str, job: asyncio.Task) -> ImportView:
+async def follow_progress(
+    bus: Bus, context: Context, import_id: str, job: asyncio.Task
+) -> ImportView:
     """A progress bar until the import ends (here, or in a worker that took the job)."""
     view: ImportView = await bus.execute(GetImport(import_id=import_id), context)
     with click.progressbar(
@@ -163,7 +166,7 @@ async def _follow(bus: Bus, context: Context, import_id: str, job: asyncio.Task)
                 bar.length = max(1, view.progress.total)
             bar.update(view.progress.processed - shown)
             shown = view.progress.processed
-            if view.status in {"completed", "failed"}:
+            if view.status in ImportStatus.ENDED:  # cancelled too, from the API
                 break
             if job.done() and job.exception() is not None:
                 raise job.exception()  # type: ignore[misc]
