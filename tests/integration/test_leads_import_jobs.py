@@ -328,6 +328,7 @@ class CancellingPreparer(InlinePreparer):
         return await super().prepare(rules, records)
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 async def test_a_cancelled_import_stops_and_accounts_for_every_row_it_went_through(
     database, owner_engine
 ):

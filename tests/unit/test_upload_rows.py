@@ -8,6 +8,8 @@ import gc
 import os
 import tempfile
 
+import pytest
+
 from scaliyo.adapters.imports.upload_rows import open_file_rows
 from scaliyo.domain.leads.csv_format import FIELD_SIZE_LIMIT, CsvFormat
 
@@ -79,3 +81,16 @@ async def test_a_count_that_failed_after_the_rows_closed_is_not_reported_as_lost
     finally:
         loop.set_exception_handler(previous)
     assert reported == []
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+async def test_rows_closed_before_they_were_all_read_let_go_of_the_file_cleanly():
+    """An import that stops early (cancelled) closes its rows with batches left: the reader
+    lets go of the file first, so nothing fails later when the reading is collected."""
+    body = "Email\r\n" + "".join(f"p{n}@example.com\r\n" for n in range(2000))
+    rows = await open_file_rows(_file(body), FMT)
+    batches = rows.batches(100)
+    assert len(await anext(batches)) == 100
+    await rows.close()
+    del batches
+    gc.collect()

@@ -59,6 +59,7 @@ class FileRows:
         self._fmt = fmt
         self.broken: BrokenRow | None = None
         self._stop = threading.Event()
+        self._reading: _Reading | None = None
         file.flush()  # the count reads what is in the file, not in its write buffer
         self._counting = asyncio.ensure_future(
             asyncio.to_thread(_count, os.dup(file.fileno()), fmt, self._stop)
@@ -77,7 +78,7 @@ class FileRows:
 
     async def batches(self, size: int) -> AsyncIterator[list[NumberedRecord]]:
         self._file.seek(0)
-        reading = _Reading(self._file, self._fmt)
+        reading = self._reading = _Reading(self._file, self._fmt)
         batch: list[NumberedRecord] = []
         for numbered in reading:
             batch.append(numbered)
@@ -90,6 +91,8 @@ class FileRows:
             yield batch
 
     async def close(self) -> None:
+        if self._reading is not None:  # batches left unread (a cancelled import): let go first
+            self._reading.close()
         self._stop.set()  # a count still running stops at its next row
         self._counting.add_done_callback(_retrieved)  # a failed count nobody awaited is no error
         self._file.close()
