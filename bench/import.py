@@ -74,7 +74,8 @@ from scaliyo.domain.leads.custom_fields import NO_CUSTOM_FIELDS
 from scaliyo.domain.leads.icp import default_icp
 from scaliyo.domain.leads.text import fold
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
-from scaliyo.entrypoints.dev.servers import start_nats, start_postgres
+from scaliyo.entrypoints.dev.servers import EmbeddedPostgres, start_nats, start_postgres
+from support.cpu import cpu_seconds, describe, per_row
 from support.workspace import setup
 
 HEADER = ["First Name", "Last Name", "Title", "Company", "Company Name for Emails", "Email",
@@ -201,9 +202,12 @@ async def run_import(
     return seconds, result
 
 
-async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> float:
+async def copy_limit(
+    pg: EmbeddedPostgres, workspace: UUID, stage: UUID, path: Path
+) -> tuple[float, dict[str, float]]:
     """Rows/s of copy_records_to_table of the file's leads (prepared beforehand, untimed) into
-    a bare table with the same indexes as ``leads`` (no RLS, no search terms)."""
+    a bare table with the same indexes as ``leads`` (no RLS, no search terms), and its CPU a
+    row."""
     with path.open(encoding="utf-8", newline="") as file:
         reader = csv.reader(file)
         header = next(reader)
@@ -221,7 +225,7 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
         # every column of ``leads`` (the import sends the chunk's constants once)
         chunk = chunk_values(workspace, "csv", _now(), import_id)
         prepared.append((*lead_copy_record(new), *chunk))
-    engine = create_async_engine(pg_url, isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(pg.url, isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS bench_copy_leads"))
         await conn.execute(
@@ -229,6 +233,7 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
         )
         await conn.execute(text("ALTER TABLE bench_copy_leads SET LOGGED"))
         raw = (await conn.get_raw_connection()).driver_connection
+        cpu_before = cpu_seconds(pg.pgdata)
         began = time.perf_counter()
         for start in range(0, len(prepared), COPY_BATCH):
             await raw.copy_records_to_table(
@@ -237,9 +242,10 @@ async def copy_limit(pg_url: str, workspace: UUID, stage: UUID, path: Path) -> f
                 columns=(*LEAD_COPY_COLUMNS, *CHUNK_COLUMNS),
             )
         seconds = time.perf_counter() - began
+        cpu = per_row(cpu_before, cpu_seconds(pg.pgdata), len(prepared))
         await conn.execute(text("DROP TABLE bench_copy_leads"))
     await engine.dispose()
-    return len(prepared) / seconds
+    return len(prepared) / seconds, cpu
 
 
 def _now() -> datetime:
@@ -288,15 +294,20 @@ async def main(rows: int, more: int, chunk: int, workers: int, log_sink: IO[str]
         generate(second_file, more, seed=2, offset=rows)
         size_mb = first_file.stat().st_size / 1e6
         print(f"  {size_mb:,.0f} MB; importing (chunks of {chunk:,} rows)", flush=True)
+        cpu_before = cpu_seconds(pg.pgdata)
         seconds, result = await run_import(database, bus, context, blobs, first_file)
         rate = rows / seconds
         print(f"  {seconds:,.1f} s, {rate:,.0f} rows/s; {result}", flush=True)
+        cpu = per_row(cpu_before, cpu_seconds(pg.pgdata), rows)
+        print(f"  {describe(cpu)}", flush=True)
         print(f"importing {more:,} more rows into the full workspace", flush=True)
+        cpu_before = cpu_seconds(pg.pgdata)
         more_seconds, more_result = await run_import(database, bus, context, blobs, second_file)
         more_rate = more / more_seconds
         print(f"  {more_seconds:,.1f} s, {more_rate:,.0f} rows/s; {more_result}", flush=True)
+        print(f"  {describe(per_row(cpu_before, cpu_seconds(pg.pgdata), more))}", flush=True)
         print("measuring the indexed-COPY limit with the same leads", flush=True)
-        limit = await copy_limit(pg.url, workspace, stages[0], first_file)
+        limit, copy_cpu = await copy_limit(pg, workspace, stages[0], first_file)
         await database.dispose()
 
         print(f"\n{'':<44} {'rows/s':>10} {'ratio':>8}")
@@ -305,6 +316,8 @@ async def main(rows: int, more: int, chunk: int, workers: int, log_sink: IO[str]
         full = "import, into the full workspace"
         print(f"{full:<44} {more_rate:>10,.0f} {more_rate / limit:>8.2f}")
         print(f"slowdown against the full table: {rate / more_rate:.2f}x")
+        print(f"CPU a row, import:     {describe(cpu)}")
+        print(f"CPU a row, COPY limit: {describe(copy_cpu)}")
     finally:
         unbind_lead_jobs()
         if nc is not None:
