@@ -14,7 +14,11 @@ worker), and prints:
 - rows/s end to end (fetching the file, counting, preparing, writing, reporting);
 - the physical limit: asyncpg ``copy_records_to_table`` of the same leads (already prepared)
   into a bare table with the same indexes as ``leads``, and the share of it the import reaches;
-- a second import of ``--more`` new rows into the now-full workspace, and the slowdown.
+- a second import of ``--more`` new rows into the now-full workspace, and the slowdown;
+- the CPU a row of each import and of the COPY, by process group (the database server, this
+  process as the worker, the preparing processes), and the rows/s that many microseconds a
+  row allow when every core is busy: the ceiling the machine puts on the import, steadier
+  than rows/s on a machine whose speed moves between runs.
 
 Targets (issue 6): at least 30,000 rows/s, at least 30% of the indexed-COPY limit, at most 1.5x
 slower against the full table.
