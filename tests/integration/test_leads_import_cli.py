@@ -111,6 +111,15 @@ async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback
         == 2
     )
 
+    stored = await stored_files(nc, workspace)
+    mapping.write_text("{not json")  # read before anything is stored
+    code, _, err = await scaliyo(
+        env, "leads", "import", str(file), "--workspace", str(workspace), "--mapping",
+        str(mapping),
+    )  # fmt: skip
+    assert code == 2 and "the mapping file cannot be read as JSON" in err
+    assert "Traceback" not in err
+
     mapping.write_text(json.dumps({"Work Email": "email"}))
     code, _, err = await scaliyo(
         env, "leads", "import", str(file), "--workspace", str(workspace), "--mapping",
@@ -124,8 +133,13 @@ async def test_a_mapping_file_is_used_and_bad_input_is_a_message_not_a_traceback
         str(mapping),
     )  # fmt: skip
     assert code == 1 and "invalid_mapping" in err and "mapping[0].field: unknown_field" in err
+    # a refused mapping keeps no file: the uploads it made were deleted
+    assert await stored_files(nc, workspace) == stored
+    uploads = await count_rows(
+        owner_engine, "SELECT count(*) FROM lead_uploads WHERE workspace_id = :ws", ws=workspace
+    )
+    assert uploads == 1
 
-    stored = await stored_files(nc, workspace)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     code, _, err = await scaliyo(env, "leads", "import", str(empty), "--workspace", str(workspace))

@@ -3,7 +3,8 @@
 
 1. in a transaction holding the upload, it is marked expired (``purged_at``): importing it is
    410 ``upload_expired`` from then on;
-2. its file is deleted from blob storage, outside any transaction (the entrypoint or the purge);
+2. its file is deleted from blob storage, outside any transaction (``delete_upload_now``, or
+   the purge);
 3. in a transaction (``release_upload_files``): an upload never imported is deleted with its
    row, one with imports keeps its row (their history and reports hang on it) and gets
    ``file_deleted_at``; either way its bytes stop counting against the plan's storage.
@@ -18,15 +19,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from scaliyo.application.bus import Context
+from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
 from scaliyo.application.leads.errors import UploadInUse, UploadNotFound
 from scaliyo.application.leads.import_commands import ExpiredUpload, ExpireUpload, ReleaseUploadFile
 from scaliyo.application.leads.import_ports import FileRelease
 from scaliyo.application.leads.ports import LeadsUnitOfWork
+from scaliyo.application.shared.blobs import BlobStorage
 from scaliyo.application.shared.ports import Clock
 from scaliyo.domain.identity.roles import Permission
 from scaliyo.domain.usage.counters import Metric
+
+
+async def delete_upload_now(bus: Bus, context: Context, blobs: BlobStorage, upload_id: str) -> None:
+    """The three steps for one upload, as its user asks (the API's ``DELETE``; the CLI, for a
+    file whose import it refused). Storage that cannot be reached leaves the upload expired for
+    the purge to finish."""
+    assert context.workspace_id is not None
+    expired: ExpiredUpload = await bus.execute(ExpireUpload(upload_id=upload_id), context)
+    if expired.blob_key is not None:
+        await blobs.delete(context.workspace_id, expired.blob_key)
+    await bus.execute(ReleaseUploadFile(upload_id=upload_id), context)
 
 
 async def release_upload_files(

@@ -39,6 +39,7 @@ from scaliyo.application.leads.import_commands import (
     UploadView,
 )
 from scaliyo.application.leads.import_ports import ImportStatus
+from scaliyo.application.leads.upload_deletion import delete_upload_now
 from scaliyo.domain.leads.imports import DuplicatePolicy
 from scaliyo.domain.shared.errors import DomainError
 from scaliyo.domain.shared.ids import JobId, WorkspaceId
@@ -48,11 +49,19 @@ SAMPLE_BYTES = 1024 * 1024
 READ_BYTES = 1024 * 1024
 
 
-def read_mapping(path: Path, columns: list[str]) -> list[MappingEntry]:
-    """A mapping file: the API's list (``[{"index": 0, "field": "email"}, …]``) or an object
-    naming columns (``{"Work Email": "email", "Notes": null}``; columns not named are
-    ignored)."""
-    raw: Any = json.loads(path.read_text(encoding="utf-8"))
+def load_mapping_file(path: Path) -> Any:
+    """A mapping file's JSON, read before anything is stored: one that cannot be read is a
+    usage error, not a traceback."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise click.UsageError(f"the mapping file cannot be read as JSON: {error}") from None
+
+
+def read_mapping(raw: Any, columns: list[str]) -> list[MappingEntry]:
+    """A mapping file's JSON against the file's columns: the API's list (``[{"index": 0,
+    "field": "email"}, …]``) or an object naming columns (``{"Work Email": "email", "Notes":
+    null}``; columns not named are ignored)."""
     if isinstance(raw, dict):
         entries = []
         for name, field in raw.items():
@@ -80,6 +89,7 @@ async def run_import(
     policy: DuplicatePolicy,
     tags: list[str],
 ) -> ImportView:
+    mapping_file = None if mapping_path is None else load_mapping_file(mapping_path)
     container = build_container(settings=settings)
     nc = await connect_nats(settings.require_nats(), name="scaliyo-cli-import")
     try:
@@ -124,18 +134,22 @@ async def run_import(
             f"delimiter {upload.delimiter!r}, ~{upload.row_estimate:,} rows; {mapped}",
             err=True,
         )
-        mapping = None if mapping_path is None else read_mapping(mapping_path, upload.columns)
-        started = await bus.execute(
-            StartImport(
-                request=ImportRequest(
-                    upload_id=upload.upload_id,
-                    mapping=mapping,
-                    duplicate_policy=policy,
-                    tags=tags,
-                )
-            ),
-            context,
-        )
+        try:
+            mapping = None if mapping_file is None else read_mapping(mapping_file, upload.columns)
+            started = await bus.execute(
+                StartImport(
+                    request=ImportRequest(
+                        upload_id=upload.upload_id,
+                        mapping=mapping,
+                        duplicate_policy=policy,
+                        tags=tags,
+                    )
+                ),
+                context,
+            )
+        except (click.UsageError, DomainError):  # a refused mapping: the file is not kept
+            await delete_upload_now(bus, context, blobs, upload.upload_id)
+            raise
         runner = JobRunner(
             SqlJobLeases(database.app, lease_seconds=settings.job_lease_seconds),
             job_types,

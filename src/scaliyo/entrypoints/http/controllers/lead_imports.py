@@ -23,8 +23,6 @@ from scaliyo.application.leads.errors import FileRequired, FileTooLarge, UploadE
 from scaliyo.application.leads.import_commands import (
     CancelImport,
     CheckUploadRoom,
-    ExpiredUpload,
-    ExpireUpload,
     GetImport,
     ImportRequest,
     ImportStarted,
@@ -32,11 +30,11 @@ from scaliyo.application.leads.import_commands import (
     ListImportProblems,
     ListImports,
     RegisterUpload,
-    ReleaseUploadFile,
     StartImport,
     UploadView,
 )
 from scaliyo.application.leads.import_ports import ImportProblem
+from scaliyo.application.leads.upload_deletion import delete_upload_now
 from scaliyo.application.shared.blobs import BlobStorage, BlobTooLarge
 from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.application.shared.ports import IdFactory
@@ -285,11 +283,7 @@ async def delete_upload(
     ``upload_expired``). 409 ``upload_in_use`` while an import of it is queued or running. If
     storage cannot be reached (503), the upload is expired already and the hourly purge
     finishes the deletion."""
-    assert context.workspace_id is not None
-    expired: ExpiredUpload = await bus.execute(ExpireUpload(upload_id=upload_id), context)
-    if expired.blob_key is not None:
-        await blobs.delete(context.workspace_id, expired.blob_key)
-    await bus.execute(ReleaseUploadFile(upload_id=upload_id), context)
+    await delete_upload_now(bus, context, blobs, upload_id)
 
 
 @post(
