@@ -512,6 +512,45 @@ async def test_a_resumed_import_remembers_the_leads_its_done_chunks_matched(data
     assert reports[1][1] == [(2, "lead_exists"), (6, "duplicate")]
 
 
+async def test_bytes_past_the_detected_start_that_are_not_its_encoding_are_reported(
+    database, owner_engine
+):
+    """The encoding is told from the file's start (its first MiB): Windows-1252 rows after
+    UTF-8 ones are not imported with "�" in their names; each such row is one
+    ``undecodable_text`` line per column holding such bytes, and counted invalid. Bytes in a
+    column that is not imported do not matter."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import mixed")
+    head = b"Email,First Name,Last Name,Favourite Colour\r\n" + b"".join(
+        b"person%d@utf8.example,Zo\xc3\xab,Example,blue\r\n" % n for n in range(20)
+    )
+    tail = (
+        b"jose@cp1252.example,Jos\xe9,M\xfcller,green\r\n"  # row 22
+        b"ana@cp1252.example,Ana,Lima,vermelho \xe9\r\n"  # row 23: an unmapped cell
+    )
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=8)
+    context = as_user(owner, workspace_id, "owner")
+    import_id = await start_memory_import(bus, context, uploads, head + tail, sample=head)
+    await run_memory_import(database, workspace_id, import_id, uploads)
+
+    row = await import_row(owner_engine, import_id)
+    assert (row.status, counts_of(row)) == ("completed", (21, 0, 0, 1, 0))
+    lines = await owner_rows(
+        owner_engine,
+        'SELECT row, "column", code FROM lead_import_errors WHERE import_id = :i ORDER BY row, seq',
+        i=UUID(import_id),
+    )
+    assert lines == [(22, "First Name", "undecodable_text"), (22, "Last Name", "undecodable_text")]
+    names = await owner_rows(
+        owner_engine,
+        "SELECT first_name, last_name FROM leads WHERE workspace_id = :ws "
+        "AND (email LIKE '%cp1252%' OR first_name LIKE '%' || chr(65533) || '%' "
+        "OR first_name LIKE '%' || chr(65535) || '%')",
+        ws=workspace_id,
+    )
+    assert names == [("Ana", "Lima")]
+
+
 async def test_a_file_that_stops_parsing_imports_what_comes_before(database, owner_engine):
     """A quote never closed runs past the cell limit: the 20 rows before it land, the row where
     the file breaks is one ``malformed_csv`` line, and the import completes; resumed after a

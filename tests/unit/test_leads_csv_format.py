@@ -15,6 +15,7 @@ from scaliyo.domain.leads.column_mapping import header_names
 from scaliyo.domain.leads.csv_format import (
     DELIMITERS,
     FIELD_SIZE_LIMIT,
+    UNDECODABLE,
     CsvFormat,
     MalformedCsv,
     UnreadableFile,
@@ -204,10 +205,20 @@ def test_the_last_partial_line_of_a_sample_does_not_decide_the_delimiter():
 # --- reading rules -------------------------------------------------------------------------
 
 
-def test_undecodable_bytes_become_replacement_characters():
-    data = b"Email,Name\r\nj@x.com,Ren\xe9\r\n"
+def test_bytes_that_are_not_text_in_the_encoding_are_marked_not_replaced():
+    """A file told UTF-8 from its start with Windows-1252 bytes later: each malformed
+    sequence reads as ``UNDECODABLE`` (a noncharacter, not the "�" a file may hold), and the
+    text around it is kept."""
     fmt = CsvFormat(encoding="utf-8", delimiter=",", has_header=True)
-    assert list(read_records(io.BytesIO(data), fmt))[1] == ["j@x.com", "Ren\ufffd"]
+    data = "Email,Name\r\nzoe@x.example,Zoë \ufffd\r\n".encode() + b"jose@x.example,Jos\xe9\r\n"
+    records = list(read_records(io.BytesIO(data), fmt))
+    assert records[1] == ["zoe@x.example", "Zoë \ufffd"]  # a "�" the file holds stays one
+    assert records[2] == ["jose@x.example", f"Jos{UNDECODABLE}"]
+    utf16 = CsvFormat(encoding="utf-16", delimiter=",", has_header=False)
+    broken = "a,b\r\n".encode("utf-16") + b"\x00\xd8,\x00"  # a lone surrogate half
+    assert UNDECODABLE in "".join(
+        cell for record in read_records(io.BytesIO(broken), utf16) for cell in record
+    )
 
 
 def test_a_mark_is_dropped_even_when_the_format_says_plain_utf8():

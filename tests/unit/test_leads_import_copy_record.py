@@ -21,6 +21,7 @@ from scaliyo.application.leads.import_ports import NewLead
 from scaliyo.application.leads.import_rows import RowRules, prepare_rows
 from scaliyo.domain.leads.attributes import LeadSource
 from scaliyo.domain.leads.column_mapping import propose_mapping
+from scaliyo.domain.leads.csv_format import UNDECODABLE
 from scaliyo.domain.leads.custom_fields import NO_CUSTOM_FIELDS
 from scaliyo.domain.leads.icp import default_icp
 from scaliyo.domain.leads.lead import Lead, LeadId
@@ -82,3 +83,23 @@ def test_a_copy_record_holds_the_values_of_the_same_lead(cells, tags):
     for column in ("custom_fields", "score_reasons"):  # JSON text for COPY
         assert msgspec.json.decode(record.pop(column)) == expected.pop(column)
     assert record == expected
+
+
+def test_a_row_with_undecodable_bytes_in_a_mapped_cell_is_refused_by_column():
+    """Only mapped cells count: bytes the file's encoding could not read in a column that is
+    not imported leave the row valid."""
+    header = ["Email", "First Name", "Notes"]
+    choices = propose_mapping(header, [], NO_CUSTOM_FIELDS)
+    assert choices[2].field is None
+    rules = RowRules(choices=tuple(choices), fields=NO_CUSTOM_FIELDS, icp=default_icp(), now=NOW)
+    bad_name, bad_note = prepare_rows(
+        rules,
+        [
+            (2, ["jose@x.example", f"Jos{UNDECODABLE}", "fine"]),
+            (3, ["ana@x.example", "Ana", f"caf{UNDECODABLE}"]),
+        ],
+    )
+    assert not bad_name.valid
+    assert [(p.column, p.code) for p in bad_name.problems] == [("First Name", "undecodable_text")]
+    assert bad_note.valid and bad_note.profile is not None
+    assert bad_note.profile.first_name == "Ana"

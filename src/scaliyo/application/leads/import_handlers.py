@@ -56,7 +56,7 @@ from scaliyo.domain.leads.column_mapping import (
     header_names,
     propose_mapping,
 )
-from scaliyo.domain.leads.csv_format import NoDataRows, read_records, sniff
+from scaliyo.domain.leads.csv_format import UNDECODABLE, NoDataRows, read_records, sniff
 from scaliyo.domain.leads.imports import ImportCounts
 from scaliyo.domain.leads.profile import LeadProfile
 from scaliyo.domain.leads.tags import clean_tags
@@ -111,7 +111,12 @@ class RegisterUploadHandler:
         if not message.complete and len(records) > 1:
             records.pop()  # the sample may end inside the last record
         width = max((len(record) for record in records), default=0)
-        header = records[0] if fmt.has_header and records else None
+        header = (
+            # a label is shown, not imported: bytes its encoding cannot read show as "�"
+            [cell.replace(UNDECODABLE, "\ufffd") for cell in records[0]]
+            if fmt.has_header and records
+            else None
+        )
         columns = header_names(header, width)
         first_row = 2 if fmt.has_header else 1
         numbered = [

@@ -25,6 +25,8 @@ Rules:
   committed, as it would have alone;
 - a file that stops being CSV part way (a quote never closed) is imported up to there; the row
   where it stops is one ``malformed_csv`` line (invalid) and the rest is not read;
+- a row with bytes that are not text in the file's encoding (told from its start) in a mapped
+  cell is invalid, one ``undecodable_text`` line per such column (``prepare_row``);
 - a failure the runner will not retry (a file that cannot be read at all, the last attempt)
   marks the import ``failed`` with the job's reason; a retried one leaves it ``running``;
 - cancel (``POST /leads/imports/{id}/cancel``): a chunk that commits after the import was

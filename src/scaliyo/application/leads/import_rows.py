@@ -15,6 +15,7 @@ import msgspec
 
 from scaliyo.application.leads.derived import search_text, sort_name, terms_of
 from scaliyo.domain.leads.column_mapping import ColumnChoice, Mapper
+from scaliyo.domain.leads.csv_format import UNDECODABLE
 from scaliyo.domain.leads.custom_fields import CustomFieldSet
 from scaliyo.domain.leads.dedup import DedupKeys, dedup_keys
 from scaliyo.domain.leads.icp import IdealCustomerProfile
@@ -65,7 +66,20 @@ def prepare_rows(rules: RowRules, records: list[NumberedRecord]) -> list[Prepare
     return [prepare_row(rules, mapper, row, record) for row, record in records]
 
 
+UNDECODABLE_MESSAGE = (
+    "Some of this cell's bytes are not text in the encoding found at the start of the file: "
+    "save the whole file as UTF-8 (in Excel: CSV UTF-8) and import it again."
+)
+
+
 def prepare_row(rules: RowRules, mapper: Mapper, row: int, record: list[str]) -> PreparedRow:
+    if UNDECODABLE in "".join(record):  # rare: one check of the whole record first
+        unreadable = tuple(
+            RowProblem(column, "undecodable_text", UNDECODABLE_MESSAGE)
+            for column in mapper.columns_holding(record, UNDECODABLE)
+        )
+        if unreadable:
+            return PreparedRow(row=row, problems=unreadable)
     raw, row_tags = mapper.apply(record)
     try:
         profile = normalise_lead(raw, rules.fields)

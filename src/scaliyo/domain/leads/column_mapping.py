@@ -644,6 +644,7 @@ class Mapper:
     """
 
     __slots__ = (
+        "_cells_used",
         "_columns",
         "_custom_cells",
         "_custom_keys",
@@ -660,10 +661,12 @@ class Mapper:
         tags: list[int] = []
         full_name: int | None = None
         columns: dict[str, str] = {}
+        cells_used: list[tuple[int, str]] = []
         for choice in choices:
             field = choice.field
             if field is None:
                 continue
+            cells_used.append((choice.index, choice.column))
             columns.setdefault(field, choice.column)
             if field == FULL_NAME:
                 full_name = choice.index
@@ -687,6 +690,16 @@ class Mapper:
         self._tags = tuple(tags)
         self._full_name = full_name
         self._columns = columns
+        self._cells_used = tuple(sorted(cells_used))
+
+    def columns_holding(self, record: list[str], text: str) -> list[str]:
+        """The mapped columns whose cell of ``record`` holds ``text``, in column order
+        (unmapped cells are not imported, whatever they hold)."""
+        return [
+            column
+            for index, column in self._cells_used
+            if index < len(record) and text in record[index]
+        ]
 
     def apply(self, record: list[str]) -> tuple[LeadInput, tuple[str, ...]]:
         """The raw lead of one record and the tags its cells give."""

@@ -24,6 +24,7 @@ from scaliyo.domain.shared.errors import ValidationFailed
 
 __all__ = [
     "DELIMITERS",
+    "UNDECODABLE",
     "BinaryFile",
     "CsvFormat",
     "EmptyFile",
@@ -42,6 +43,22 @@ SNIFF_RECORDS = 1000  # records of the sample the delimiter and header are judge
 
 # The csv module's limit is process-wide; only ever raised here.
 csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
+
+# What ``read_records`` puts where the file's bytes are not text in its encoding (the encoding
+# is told from the file's start; a file can change part way, e.g. rows appended from another
+# export). A Unicode noncharacter, which text does not hold, so that a row reading it can be
+# refused instead of importing a name with "�" in it.
+UNDECODABLE = "\uffff"
+_UNDECODABLE_ERRORS = "scaliyo.undecodable"
+
+
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return UNDECODABLE, error.end
+
+
+codecs.register_error(_UNDECODABLE_ERRORS, _mark_undecodable)
 
 
 class CsvFormat(msgspec.Struct, frozen=True, kw_only=True):
@@ -307,15 +324,16 @@ def read_records(stream: BinaryIO, fmt: CsvFormat) -> Iterator[list[str]]:
     """Every record of the file from the stream's position, the header included.
 
     Rules:
-    - decoded as it is read (the file is never whole in memory); undecodable bytes become
-      U+FFFD; a byte-order mark is dropped; NUL characters are dropped;
+    - decoded as it is read (the file is never whole in memory); bytes that are not text in
+      the encoding become ``UNDECODABLE``; a byte-order mark is dropped; NUL characters are
+      dropped;
     - quoted cells may hold delimiters, quotes (``""``) and line breaks; records are returned
       as they are, short or long; blank lines are empty records;
     - a cell longer than ``FIELD_SIZE_LIMIT`` characters (an unclosed quote, usually) is
       ``malformed_csv``, with its line number.
     The stream is left open (the reader detaches from it when done or dropped).
     """
-    text = io.TextIOWrapper(stream, encoding=fmt.encoding, errors="replace", newline="")
+    text = io.TextIOWrapper(stream, encoding=fmt.encoding, errors=_UNDECODABLE_ERRORS, newline="")
     try:
         reader = csv.reader(_clean_lines(text), delimiter=fmt.delimiter, strict=False)
         try:
