@@ -349,12 +349,16 @@ async def test_an_import_is_cancelled_over_http(client, database, owner_engine, 
 async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
     client, database, owner_engine, nc
 ):
+    """Each legacy file imports with exact counts and row-numbered errors: a repeat of an
+    earlier row in other case and spacing is a duplicate, a bad email invalid."""
     workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import encodings")
     utf16 = csv_bytes(
         [
             ["Email", "First Name", "Last Name", "Company Name", "Job Title"],
             ["zoë@utf16.example", "Zoë", "Ångström", "Ümlaut GmbH", "Chefin"],
             ["li@utf16.example", "李", "小龍", "Dragon", "Founder"],
+            ["  ZOË@UTF16.example ", "Zoë", "Ångström", "Ümlaut GmbH", ""],
+            ["not an email", "Kein", "Mail", "", ""],
         ],
         encoding="utf-16",
         delimiter="\t",
@@ -368,6 +372,9 @@ async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
             ["E-mail", "First name", "Last name", "Company"],
             ["jose@cp1252.example", "José", "Müller", "Café Crème"],
             ["francois@cp1252.example", "François", "Œuvre", "Señor €uro"],
+            ["José@CP1252.example", " José ", "Müller", ""],  # not the same address: "é"
+            [" JOSE@cp1252.EXAMPLE", "José", "Müller", "Café Crème"],
+            ["", "Sans", "Identité", "Café Crème"],
         ],
         encoding="cp1252",
         delimiter=";",
@@ -379,6 +386,7 @@ async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
         "cp1252",
         "windows1252",
     }
+    reports = []
     for uploaded_file in (uploaded, legacy):
         started = await client.post(
             "/api/v1/leads/imports",
@@ -387,6 +395,22 @@ async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
         )
         assert started.status_code == 202
         assert (await run_import_job(database, nc, workspace_id, started.json()["job_id"])).ack
+        import_id = started.json()["import_id"]
+        view = (await client.get(f"/api/v1/leads/imports/{import_id}", headers=headers)).json()
+        errors = await client.get(f"/api/v1/leads/imports/{import_id}/errors", headers=headers)
+        lines = [(int(e["row"]), e["column"], e["code"]) for e in error_lines(errors.text)]
+        reports.append((view["counts"], lines))
+    no_updates = {"updated": 0, "limit_reached": 0}
+    assert reports == [
+        (
+            {"created": 2, "duplicates": 1, "invalid": 1, **no_updates},
+            [(4, "Email", "duplicate"), (5, "Email", "invalid_email"), (5, "Email", "no_identity")],
+        ),
+        (
+            {"created": 3, "duplicates": 1, "invalid": 1, **no_updates},
+            [(5, "E-mail", "duplicate"), (6, "E-mail", "no_identity")],
+        ),
+    ]
     names = {
         lead["email"]: (lead["first_name"], lead.get("company"))
         for lead in (await client.get("/api/v1/leads", headers=headers)).json()["items"]
@@ -395,6 +419,7 @@ async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
         "zoë@utf16.example": ("Zoë", "Ümlaut GmbH"),
         "li@utf16.example": ("李", "Dragon"),
         "jose@cp1252.example": ("José", "Café Crème"),
+        "josé@cp1252.example": ("José", None),
         "francois@cp1252.example": ("François", "Señor €uro"),
     }
 
