@@ -551,6 +551,36 @@ async def test_bytes_past_the_detected_start_that_are_not_its_encoding_are_repor
     assert names == [("Ana", "Lima")]
 
 
+async def test_rows_wider_than_the_files_columns_are_reported_not_shifted(database, owner_engine):
+    """Past what the upload's sample showed, a row with more filled cells than the file has
+    columns (an unquoted comma) is one ``too_many_cells`` line; its neighbours land."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import wide")
+    head = b"Email,Company,Title\r\n" + b"".join(
+        b"p%d@wide.example,Co %d,CEO\r\n" % (n, n) for n in range(10)
+    )
+    tail = b"ann@wide.example,Acme, Inc.,CTO\r\nbob@wide.example,Bobco,CFO,\r\n"  # rows 12, 13
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=4)
+    context = as_user(owner, workspace_id, "owner")
+    import_id = await start_memory_import(bus, context, uploads, head + tail, sample=head)
+    await run_memory_import(database, workspace_id, import_id, uploads)
+
+    row = await import_row(owner_engine, import_id)
+    assert (row.status, counts_of(row)) == ("completed", (11, 0, 0, 1, 0))
+    lines = await owner_rows(
+        owner_engine,
+        "SELECT row, code FROM lead_import_errors WHERE import_id = :i ORDER BY row, seq",
+        i=UUID(import_id),
+    )
+    assert lines == [(12, "too_many_cells")]
+    titles = await owner_rows(
+        owner_engine,
+        "SELECT email, title FROM leads WHERE workspace_id = :ws AND email < 'c'",
+        ws=workspace_id,
+    )
+    assert titles == [("bob@wide.example", "CFO")]
+
+
 async def test_a_file_that_stops_parsing_imports_what_comes_before(database, owner_engine):
     """A quote never closed runs past the cell limit: the 20 rows before it land, the row where
     the file breaks is one ``malformed_csv`` line, and the import completes; resumed after a

@@ -103,3 +103,25 @@ def test_a_row_with_undecodable_bytes_in_a_mapped_cell_is_refused_by_column():
     assert [(p.column, p.code) for p in bad_name.problems] == [("First Name", "undecodable_text")]
     assert bad_note.valid and bad_note.profile is not None
     assert bad_note.profile.first_name == "Ana"
+
+
+def test_a_row_with_filled_cells_past_the_files_columns_is_refused():
+    """An unquoted comma shifts the cells after it: refused, not imported with "Inc." as a
+    title. Blank cells past the columns (a trailing delimiter) and short rows are fine."""
+    header = ["Email", "Company", "Title"]
+    choices = propose_mapping(header, [], NO_CUSTOM_FIELDS)
+    rules = RowRules(
+        choices=tuple(choices), fields=NO_CUSTOM_FIELDS, icp=default_icp(), now=NOW, width=3
+    )
+    shifted, trailing, short = prepare_rows(
+        rules,
+        [
+            (2, ["ann@acme.example", "Acme", " Inc.", "CEO"]),
+            (3, ["bob@acme.example", "Acme", "CTO", " ", ""]),
+            (4, ["cat@acme.example"]),
+        ],
+    )
+    assert [(p.column, p.code) for p in shifted.problems] == [(None, "too_many_cells")]
+    assert "4 cells where the file has 3 columns" in shifted.problems[0].message
+    assert trailing.valid and short.valid
+    assert trailing.profile is not None and trailing.profile.title == "CTO"

@@ -132,7 +132,9 @@ class RegisterUploadHandler:
         )
         icp, _ = await icp_of(uow)
         now = self._clock.now()
-        rules = RowRules(choices=tuple(choices), fields=fields, icp=icp, now=now)
+        rules = RowRules(
+            choices=tuple(choices), fields=fields, icp=icp, now=now, width=len(columns)
+        )
         preview = prepare_rows(rules, numbered[:PREVIEW_ROWS])
         upload_id = _uuid_or_none(message.upload_id)
         assert upload_id is not None, "the entrypoint makes the id"

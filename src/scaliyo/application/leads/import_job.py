@@ -26,7 +26,8 @@ Rules:
 - a file that stops being CSV part way (a quote never closed) is imported up to there; the row
   where it stops is one ``malformed_csv`` line (invalid) and the rest is not read;
 - a row with bytes that are not text in the file's encoding (told from its start) in a mapped
-  cell is invalid, one ``undecodable_text`` line per such column (``prepare_row``);
+  cell is invalid, one ``undecodable_text`` line per such column; one with filled cells past
+  the upload's columns is invalid, ``too_many_cells`` (its cells are shifted) (``prepare_row``);
 - a failure the runner will not retry (a file that cannot be read at all, the last attempt)
   marks the import ``failed`` with the job's reason; a retried one leaves it ``running``;
 - cancel (``POST /leads/imports/{id}/cancel``): a chunk that commits after the import was
@@ -153,6 +154,7 @@ async def run_import_job(
             await uow.commit()
             return import_result(record)
         upload = await uow.lead_imports.get_upload(record.upload_id)
+        assert upload is not None  # an import goes with its upload (ON DELETE CASCADE)
         fields = await uow.custom_fields.get()
         icp, _ = await icp_of(uow)
         pipeline = await pipeline_of(uow, ids)
@@ -162,7 +164,12 @@ async def run_import_job(
             await uow.lead_imports.save(record)
         await uow.commit()
     rules = RowRules(
-        choices=record.mapping, fields=fields, icp=icp, tags=record.tags, now=record.created_at
+        choices=record.mapping,
+        fields=fields,
+        icp=icp,
+        tags=record.tags,
+        now=record.created_at,
+        width=len(upload.columns),
     )
     try:
         rows = await reader.open(upload)

@@ -33,6 +33,9 @@ class RowRules(msgspec.Struct, frozen=True, kw_only=True):
     icp: IdealCustomerProfile
     tags: tuple[str, ...] = ()  # given to every imported lead
     now: datetime
+    # the upload's columns (its header's, or as many as the widest record of its sample): a
+    # row with filled cells past them is refused; 0 for no such check
+    width: int = 0
 
 
 class RowProblem(msgspec.Struct, frozen=True, array_like=True, gc=False):
@@ -73,6 +76,15 @@ UNDECODABLE_MESSAGE = (
 
 
 def prepare_row(rules: RowRules, mapper: Mapper, row: int, record: list[str]) -> PreparedRow:
+    if rules.width and len(record) > rules.width and any(map(str.strip, record[rules.width :])):
+        # An unquoted delimiter in a cell (``Acme, Inc.``) splits it and shifts every cell
+        # after it into the next column: imported, the title would read " Inc.".
+        message = (
+            f"This row has {len(record)} cells where the file has {rules.width} columns: a "
+            "delimiter in a cell that is not quoted shifts the cells after it. Quote that "
+            "cell (or remove the extra cells) and import the row again."
+        )
+        return PreparedRow(row=row, problems=(RowProblem(None, "too_many_cells", message),))
     if UNDECODABLE in "".join(record):  # rare: one check of the whole record first
         unreadable = tuple(
             RowProblem(column, "undecodable_text", UNDECODABLE_MESSAGE)
