@@ -424,6 +424,61 @@ async def test_utf16_tabs_and_windows_1252_semicolons_are_detected_and_read(
     }
 
 
+async def test_a_file_laid_out_like_an_earlier_import_gets_that_imports_mapping(
+    client, database, owner_engine, nc
+):
+    """The mapping a person chose (titles ignored, cities to a custom field) is proposed
+    again for the next file with the same header, naming the import it comes from; another
+    header, another workspace, or a mapping that no longer holds (the custom field deleted)
+    gets a proposal from the headers."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import memory")
+    _, other_headers, _ = await leads_workspace(database, owner_engine, "Import memory other")
+    fields = "/api/v1/settings/custom-fields"
+    office = {"key": "office", "label": "Office", "type": "text"}
+    assert (await client.put(fields, json={"fields": [office]}, headers=headers)).is_success
+    first = await upload(client, headers, csv_bytes(MESSY_ROWS[:3]))
+    assert first.json()["mapping_from_import"] is None
+    proposed = first.json()["mapping"]
+    title, city = APOLLO.index("Title"), APOLLO.index("City")
+    assert (proposed[title]["field"], proposed[city]["field"]) == ("title", "city")
+    changed = {title: None, city: "custom_fields.office"}
+    chosen = [{"index": c["index"], "field": changed.get(c["index"], c["field"])} for c in proposed]
+    started = await client.post(
+        "/api/v1/leads/imports",
+        json={"upload_id": first.json()["upload_id"], "mapping": chosen},
+        headers=headers,
+    )
+    assert started.status_code == 202, started.text
+    assert (await run_import_job(database, nc, workspace_id, started.json()["job_id"])).ack
+
+    again = await upload(client, headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
+    body = again.json()
+    assert body["mapping_from_import"] == started.json()["import_id"]
+    assert [(c["field"], c["confidence"]) for c in body["mapping"]] == [
+        (c["field"], 1.0) for c in chosen
+    ]
+    assert body["rows"][0]["lead"]["email"] == "grace@navy.example"
+    assert "title" not in body["rows"][0]["lead"]  # previewed as it will be imported
+
+    renamed = await upload(client, headers, csv_bytes([[*APOLLO[:-1], "Land"], MESSY_ROWS[3]]))
+    theirs = await upload(client, other_headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
+    for fresh in (renamed, theirs):
+        assert fresh.status_code == 201, fresh.text
+        assert fresh.json()["mapping_from_import"] is None
+    assert theirs.json()["mapping"][title]["field"] == "title"
+
+    headless = [["ann@headless.example", "Ann"], ["bob@headless.example", "Bob"]]
+    await import_file(client, database, nc, headers, workspace_id, csv_bytes(headless))
+    like_it = await upload(client, headers, csv_bytes([["cat@headless.example", "Cat"]]))
+    assert like_it.json()["header"] is None
+    assert like_it.json()["mapping_from_import"] is None  # made-up names say nothing
+
+    assert (await client.put(fields, json={"fields": []}, headers=headers)).is_success
+    gone = await upload(client, headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
+    assert gone.json()["mapping_from_import"] is None
+    assert gone.json()["mapping"][city]["field"] == "city"
+
+
 async def test_bad_files_and_bad_requests_are_problems_never_500(
     client, database, owner_engine, nc
 ):

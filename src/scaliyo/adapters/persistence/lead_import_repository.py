@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import insert, select, text, tuple_, update
+from sqlalchemy import and_, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scaliyo.adapters.persistence.lead_repository import (
@@ -360,6 +360,26 @@ class SqlLeadImports:
             lead_imports.c.workspace_id == self._ws(), lead_imports.c.id == import_id
         )
         return (await self._connection.execute(query)).first() is not None
+
+    async def latest_for_columns(self, columns: Sequence[str]) -> ImportRecord | None:
+        # newest first along (workspace_id, id): ids are UUIDv7
+        query = (
+            select(lead_imports)
+            .join(
+                lead_uploads,
+                and_(
+                    lead_uploads.c.workspace_id == lead_imports.c.workspace_id,
+                    lead_uploads.c.id == lead_imports.c.upload_id,
+                ),
+            )
+            .where(
+                lead_imports.c.workspace_id == self._ws(), lead_uploads.c.columns == list(columns)
+            )
+            .order_by(lead_imports.c.id.desc())
+            .limit(1)
+        )
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _import_from_row(row)
 
     async def recent(
         self, *, limit: int, before: UUID | None

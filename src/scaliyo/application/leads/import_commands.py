@@ -116,6 +116,9 @@ class UploadView(msgspec.Struct, kw_only=True):
     header: list[str] | None
     columns: list[str]
     mapping: list[ColumnView]
+    # the import whose mapping ``mapping`` is (the newest of a file with the same columns),
+    # else ``None``: proposed from the headers and the sample
+    mapping_from_import: str | None
     rows: list[dict[str, object]]
     problems: list[dict[str, object]]
     row_estimate: int

@@ -57,6 +57,7 @@ from scaliyo.domain.leads.column_mapping import (
     propose_mapping,
 )
 from scaliyo.domain.leads.csv_format import UNDECODABLE, NoDataRows, read_records, sniff
+from scaliyo.domain.leads.custom_fields import CustomFieldSet
 from scaliyo.domain.leads.imports import ImportCounts
 from scaliyo.domain.leads.profile import LeadProfile
 from scaliyo.domain.leads.tags import clean_tags
@@ -92,7 +93,9 @@ class RegisterUploadHandler:
       detected from the file's beginning; an empty, binary or undecodable file is a 422 with
       its code (``empty_file``, ``binary_file``, ``unknown_encoding``), a file without data
       rows ``no_data_rows``;
-    - the proposed mapping knows common export headers and says how sure it is per column;
+    - the proposed mapping knows common export headers and says how sure it is per column; a
+      file with the same header as one imported before gets the mapping that import used
+      (the newest such; ``mapping_from_import`` names it), unless it no longer holds;
     - the first 20 data rows are shown normalised, with each row's problems by column;
     - ``row_estimate`` is exact for a file that fits the sample, else extrapolated by size;
     - the file counts against the plan's storage (``storage_bytes``) until the upload purge
@@ -127,7 +130,10 @@ class RegisterUploadHandler:
         if not numbered and (message.complete or not records):
             raise NoDataRows("The file has no data rows, only a header.")
         fields = await uow.custom_fields.get()
-        choices = propose_mapping(
+        # only a header says two files are laid out alike (made-up names only count columns)
+        earlier = await uow.lead_imports.latest_for_columns(columns) if fmt.has_header else None
+        remembered = None if earlier is None else _remembered(earlier, columns, fields)
+        choices = remembered or propose_mapping(
             columns, [record for _, record in numbered[:MAPPING_SAMPLE_ROWS]], fields
         )
         icp, _ = await icp_of(uow)
@@ -167,6 +173,7 @@ class RegisterUploadHandler:
             header=list(columns) if fmt.has_header else None,
             columns=list(columns),
             mapping=[_column_view(choice) for choice in choices],
+            mapping_from_import=str(earlier.id) if earlier and remembered else None,
             rows=[
                 {"row": row.row, "lead": _profile_json(row.profile)}
                 for row in preview
@@ -179,6 +186,24 @@ class RegisterUploadHandler:
             ],
             row_estimate=upload.row_estimate,
         )
+
+
+def _remembered(
+    earlier: ImportRecord, columns: list[str], fields: CustomFieldSet
+) -> list[ColumnChoice] | None:
+    """The mapping an earlier import of a file with the same columns used: one choice per
+    column, each sure (a person chose it; columns it did not name stay ignored, as they were
+    then). ``None`` when it no longer holds (a custom field it fed was deleted since)."""
+    chosen = {choice.index: choice.field for choice in earlier.mapping}
+    choices = [
+        ColumnChoice(index=index, column=name, field=chosen.get(index))
+        for index, name in enumerate(columns)
+    ]
+    try:
+        checked = check_mapping(choices, columns, fields)
+    except ValidationFailed:
+        return None
+    return [msgspec.structs.replace(choice, confidence=1.0) for choice in checked]
 
 
 class CheckUploadRoomHandler:

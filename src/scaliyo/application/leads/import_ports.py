@@ -148,6 +148,10 @@ class LeadImportStore(Protocol):
 
     async def exists(self, import_id: UUID) -> bool: ...
 
+    async def latest_for_columns(self, columns: Sequence[str]) -> ImportRecord | None:
+        """This workspace's newest import of an upload with exactly these columns, in order."""
+        ...
+
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None: ...
 
     async def add_matches(self, import_id: UUID, matches: dict[UUID, int]) -> None:

@@ -129,6 +129,8 @@ async def run_import(
             await blobs.delete(workspace_id, ref.key)
             raise
         mapped = ", ".join(f"{c.column} → {c.field}" for c in upload.mapping if c.field)
+        if upload.mapping_from_import:
+            mapped += f" (as import {upload.mapping_from_import} mapped these columns)"
         click.echo(
             f"{path.name} into {workspace.name!r}: {upload.encoding}, "
             f"delimiter {upload.delimiter!r}, ~{upload.row_estimate:,} rows; {mapped}",
