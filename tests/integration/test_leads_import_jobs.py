@@ -237,7 +237,9 @@ def _email(n: int, upper: bool, pad: int) -> str:
     return " " * pad + (email.upper() if upper else email)
 
 
-_names = st.text(alphabet=string.ascii_letters + "éü -", min_size=0, max_size=8)
+# "¤" stands for a byte that is not UTF-8 (written as 0xFF in the file)
+_names = st.text(alphabet=string.ascii_letters + "éü -¤", min_size=0, max_size=8)
+_extra = st.lists(st.sampled_from(["", " ", "x"]), max_size=2)  # cells past the header's
 _cells = st.tuples(
     _names,  # first name
     _names,  # last name
@@ -266,18 +268,29 @@ _cells = st.tuples(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(rows=st.lists(_cells, min_size=1, max_size=40), chunk=st.integers(1, 9))
+@given(
+    rows=st.lists(st.tuples(_cells, _extra), min_size=1, max_size=40),
+    chunk=st.integers(1, 9),
+    sampled=st.booleans(),
+)
 async def test_every_row_is_accounted_for_once_and_a_second_import_changes_nothing(
-    database, owner_engine, rows, chunk
+    database, owner_engine, rows, chunk, sampled
 ):
+    """Whatever the rows hold (duplicates in other case and spacing, bad emails, bytes that
+    are not UTF-8, cells past the header's), each has one outcome. ``sampled``: detection
+    sees the header only, as with a file past its first MiB."""
     workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import property")
-    body = csv_bytes([["First Name", "Last Name", "Website", "Email", "LinkedIn"], *rows])
-    data_rows = sum(1 for row in rows if any(cell.strip() for cell in row))
+    records = [[*cells, *extra] for cells, extra in rows]
+    header = csv_bytes([["First Name", "Last Name", "Website", "Email", "LinkedIn"]])
+    body = header + csv_bytes(records).replace("¤".encode(), b"\xff")
+    data_rows = sum(1 for row in records if any(cell.strip() for cell in row))
     uploads = MemoryUploads()
     bus = import_bus(database, chunk_rows=chunk)
     context = as_user(owner, workspace_id, "owner")
     try:
-        upload_id = await register_memory_upload(bus, context, uploads, body)
+        upload_id = await register_memory_upload(
+            bus, context, uploads, body, sample=header if sampled else None
+        )
     except Exception as error:  # a file of nothing but blank or identity-less rows
         assert getattr(error, "code", None) in {"no_data_rows", "no_identity_column"}
         return
