@@ -525,6 +525,20 @@ async def test_a_resumed_import_remembers_the_leads_its_done_chunks_matched(data
     assert reports[1][1] == [(2, "lead_exists"), (6, "duplicate")]
 
 
+async def import_past_the_sample(
+    database, owner_engine, name: str, head: bytes, tail: bytes, *, chunk_rows: int
+):
+    """``head + tail`` imported into a new workspace, detection having seen ``head`` only (as
+    with a file past its first MiB); (workspace id, the import's row)."""
+    workspace_id, _, owner = await leads_workspace(database, owner_engine, name)
+    uploads = MemoryUploads()
+    bus = import_bus(database, chunk_rows=chunk_rows)
+    context = as_user(owner, workspace_id, "owner")
+    import_id = await start_memory_import(bus, context, uploads, head + tail, sample=head)
+    await run_memory_import(database, workspace_id, import_id, uploads)
+    return workspace_id, await import_row(owner_engine, import_id)
+
+
 async def test_bytes_past_the_detected_start_that_are_not_its_encoding_are_reported(
     database, owner_engine
 ):
@@ -532,7 +546,6 @@ async def test_bytes_past_the_detected_start_that_are_not_its_encoding_are_repor
     UTF-8 ones are not imported with "�" in their names; each such row is one
     ``undecodable_text`` line per column holding such bytes, and counted invalid. Bytes in a
     column that is not imported do not matter."""
-    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import mixed")
     head = b"Email,First Name,Last Name,Favourite Colour\r\n" + b"".join(
         b"person%d@utf8.example,Zo\xc3\xab,Example,blue\r\n" % n for n in range(20)
     )
@@ -540,18 +553,14 @@ async def test_bytes_past_the_detected_start_that_are_not_its_encoding_are_repor
         b"jose@cp1252.example,Jos\xe9,M\xfcller,green\r\n"  # row 22
         b"ana@cp1252.example,Ana,Lima,vermelho \xe9\r\n"  # row 23: an unmapped cell
     )
-    uploads = MemoryUploads()
-    bus = import_bus(database, chunk_rows=8)
-    context = as_user(owner, workspace_id, "owner")
-    import_id = await start_memory_import(bus, context, uploads, head + tail, sample=head)
-    await run_memory_import(database, workspace_id, import_id, uploads)
-
-    row = await import_row(owner_engine, import_id)
+    workspace_id, row = await import_past_the_sample(
+        database, owner_engine, "Import mixed", head, tail, chunk_rows=8
+    )
     assert (row.status, counts_of(row)) == ("completed", (21, 0, 0, 1, 0))
     lines = await owner_rows(
         owner_engine,
         'SELECT row, "column", code FROM lead_import_errors WHERE import_id = :i ORDER BY row, seq',
-        i=UUID(import_id),
+        i=row.id,
     )
     assert lines == [(22, "First Name", "undecodable_text"), (22, "Last Name", "undecodable_text")]
     names = await owner_rows(
@@ -567,23 +576,18 @@ async def test_bytes_past_the_detected_start_that_are_not_its_encoding_are_repor
 async def test_rows_wider_than_the_files_columns_are_reported_not_shifted(database, owner_engine):
     """Past what the upload's sample showed, a row with more filled cells than the file has
     columns (an unquoted comma) is one ``too_many_cells`` line; its neighbours land."""
-    workspace_id, _, owner = await leads_workspace(database, owner_engine, "Import wide")
     head = b"Email,Company,Title\r\n" + b"".join(
         b"p%d@wide.example,Co %d,CEO\r\n" % (n, n) for n in range(10)
     )
     tail = b"ann@wide.example,Acme, Inc.,CTO\r\nbob@wide.example,Bobco,CFO,\r\n"  # rows 12, 13
-    uploads = MemoryUploads()
-    bus = import_bus(database, chunk_rows=4)
-    context = as_user(owner, workspace_id, "owner")
-    import_id = await start_memory_import(bus, context, uploads, head + tail, sample=head)
-    await run_memory_import(database, workspace_id, import_id, uploads)
-
-    row = await import_row(owner_engine, import_id)
+    workspace_id, row = await import_past_the_sample(
+        database, owner_engine, "Import wide", head, tail, chunk_rows=4
+    )
     assert (row.status, counts_of(row)) == ("completed", (11, 0, 0, 1, 0))
     lines = await owner_rows(
         owner_engine,
         "SELECT row, code FROM lead_import_errors WHERE import_id = :i ORDER BY row, seq",
-        i=UUID(import_id),
+        i=row.id,
     )
     assert lines == [(12, "too_many_cells")]
     titles = await owner_rows(
