@@ -177,6 +177,23 @@ def test_legacy_code_pages_other_than_windows_1252_are_told_apart():
     assert records_of(western)[1][1] == ["x@y.fr", "Noël O’Brien", "Acme™ Crème"]
 
 
+def test_utf8_with_a_few_legacy_bytes_stays_utf8_and_its_stray_rows_are_marked():
+    """Rows pasted from a Windows-1252 export into a UTF-8 file: read as Windows-1252, every
+    other accent would be misread ("ZoÃ«"); read as UTF-8, only the stray bytes are marked."""
+    utf8_rows = "".join(f"p{n}@x.example,Zoë Ångström\n" for n in range(3)).encode()
+    data = b"Email,Name\n" + utf8_rows + b"jose@x.example,Jos\xe9\n"
+    fmt, records = records_of(data)
+    assert fmt.encoding == "utf-8"
+    assert records[1] == ["p0@x.example", "Zoë Ångström"]
+    assert records[4] == ["jose@x.example", f"Jos{UNDECODABLE}"]
+    mostly_legacy = (
+        b"Email,Name\n"
+        + "".join(f"p{n}@x.example,Noël Müller\n" for n in range(3)).encode("cp1252")
+        + "z@x.example,Zoë\n".encode()
+    )
+    assert records_of(mostly_legacy)[0].encoding == "cp1252"
+
+
 def test_a_single_column_file_uses_a_comma():
     fmt, records = records_of(b"Email\njane@acme.com\nbob@beta.io\n")
     assert fmt == CsvFormat(encoding="utf-8", delimiter=",", has_header=True)
