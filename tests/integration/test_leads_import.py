@@ -460,6 +460,12 @@ async def test_a_file_laid_out_like_an_earlier_import_gets_that_imports_mapping(
     assert body["rows"][0]["lead"]["email"] == "grace@navy.example"
     assert "title" not in body["rows"][0]["lead"]  # previewed as it will be imported
 
+    # a wide row in the sample adds a made-up column; the header is still the same
+    wider = await upload(client, headers, csv_bytes([APOLLO, [*MESSY_ROWS[3], "a note"]]))
+    assert wider.json()["columns"][-1] == "column_10"
+    assert wider.json()["mapping_from_import"] == started.json()["import_id"]
+    assert wider.json()["mapping"][-1]["field"] is None
+
     renamed = await upload(client, headers, csv_bytes([[*APOLLO[:-1], "Land"], MESSY_ROWS[3]]))
     theirs = await upload(client, other_headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
     for fresh in (renamed, theirs):

@@ -15,6 +15,8 @@ from scaliyo.domain.leads.column_mapping import (
     apply_mapping,
     check_mapping,
     compact_header,
+    header_labels,
+    header_names,
     propose_mapping,
 )
 from scaliyo.domain.leads.custom_fields import (
@@ -472,3 +474,10 @@ def test_applying_never_fails_and_takes_values_only_from_cells(fields, record):
             assert value in cells
             assert value.strip()
     assert all(tag and tag == tag.strip() for tag in tags)
+
+
+def test_header_labels_leave_out_the_made_up_names_past_the_header():
+    assert header_labels(["Email", "Name", "column_3", "column_4"]) == ["Email", "Name"]
+    assert header_labels(["Email", "column_2", "Name"]) == ["Email", "column_2", "Name"]
+    assert header_labels(header_names(["Email", "Name"], 4)) == ["Email", "Name"]
+    assert header_labels(["column_1"]) == []

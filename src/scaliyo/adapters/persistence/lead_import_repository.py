@@ -42,7 +42,7 @@ from scaliyo.application.leads.import_ports import (
     UploadRecord,
 )
 from scaliyo.domain.leads.attributes import CompanySize, Department, Seniority
-from scaliyo.domain.leads.column_mapping import ColumnChoice
+from scaliyo.domain.leads.column_mapping import ColumnChoice, header_labels
 from scaliyo.domain.leads.dedup import DedupKeys
 from scaliyo.domain.leads.imports import DuplicatePolicy, ImportCounts
 from scaliyo.domain.leads.lead import Lead
@@ -273,6 +273,9 @@ def chunk_values(
     return (workspace_id, source, None, now, now, None, import_id)
 
 
+_HEADER_CANDIDATES = 20  # newest imports whose columns start with a header's labels
+
+
 class SqlLeadImports:
     """``uow.lead_imports``."""
 
@@ -361,10 +364,11 @@ class SqlLeadImports:
         )
         return (await self._connection.execute(query)).first() is not None
 
-    async def latest_for_columns(self, columns: Sequence[str]) -> ImportRecord | None:
-        # newest first along (workspace_id, id): ids are UUIDv7
+    async def latest_for_header(self, labels: Sequence[str]) -> ImportRecord | None:
+        # newest first along (workspace_id, id) (ids are UUIDv7); the columns start with the
+        # labels, and those past them must be made-up names only
         query = (
-            select(lead_imports)
+            select(lead_imports, lead_uploads.c.columns.label("upload_columns"))
             .join(
                 lead_uploads,
                 and_(
@@ -373,13 +377,16 @@ class SqlLeadImports:
                 ),
             )
             .where(
-                lead_imports.c.workspace_id == self._ws(), lead_uploads.c.columns == list(columns)
+                lead_imports.c.workspace_id == self._ws(),
+                lead_uploads.c.columns[1 : len(labels)] == list(labels),
             )
             .order_by(lead_imports.c.id.desc())
-            .limit(1)
+            .limit(_HEADER_CANDIDATES)
         )
-        row = (await self._connection.execute(query)).first()
-        return None if row is None else _import_from_row(row)
+        for row in await self._connection.execute(query):
+            if header_labels(row.upload_columns) == list(labels):
+                return _import_from_row(row)
+        return None
 
     async def recent(
         self, *, limit: int, before: UUID | None

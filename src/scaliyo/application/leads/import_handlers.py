@@ -53,6 +53,7 @@ from scaliyo.domain.jobs.job import Job, Queue
 from scaliyo.domain.leads.column_mapping import (
     ColumnChoice,
     check_mapping,
+    header_labels,
     header_names,
     propose_mapping,
 )
@@ -131,7 +132,8 @@ class RegisterUploadHandler:
             raise NoDataRows("The file has no data rows, only a header.")
         fields = await uow.custom_fields.get()
         # only a header says two files are laid out alike (made-up names only count columns)
-        earlier = await uow.lead_imports.latest_for_columns(columns) if fmt.has_header else None
+        labels = header_labels(columns) if fmt.has_header else []
+        earlier = await uow.lead_imports.latest_for_header(labels) if labels else None
         remembered = None if earlier is None else _remembered(earlier, columns, fields)
         choices = remembered or propose_mapping(
             columns, [record for _, record in numbered[:MAPPING_SAMPLE_ROWS]], fields
@@ -191,9 +193,10 @@ class RegisterUploadHandler:
 def _remembered(
     earlier: ImportRecord, columns: list[str], fields: CustomFieldSet
 ) -> list[ColumnChoice] | None:
-    """The mapping an earlier import of a file with the same columns used: one choice per
+    """The mapping an earlier import of a file with the same header used: one choice per
     column, each sure (a person chose it; columns it did not name stay ignored, as they were
-    then). ``None`` when it no longer holds (a custom field it fed was deleted since)."""
+    then, and so do made-up columns it did not have). ``None`` when it no longer holds (a
+    custom field it fed was deleted since)."""
     chosen = {choice.index: choice.field for choice in earlier.mapping}
     choices = [
         ColumnChoice(index=index, column=name, field=chosen.get(index))

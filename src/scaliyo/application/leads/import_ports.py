@@ -148,8 +148,9 @@ class LeadImportStore(Protocol):
 
     async def exists(self, import_id: UUID) -> bool: ...
 
-    async def latest_for_columns(self, columns: Sequence[str]) -> ImportRecord | None:
-        """This workspace's newest import of an upload with exactly these columns, in order."""
+    async def latest_for_header(self, labels: Sequence[str]) -> ImportRecord | None:
+        """This workspace's newest import of an upload whose header named exactly these
+        columns, in order (``header_labels``)."""
         ...
 
     async def add_problems(self, import_id: UUID, problems: Sequence[ImportProblem]) -> None: ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -75,6 +75,15 @@ def header_names(first_record: list[str] | None, width: int) -> list[str]:
         taken.add(name.casefold())
         names.append(name)
     return names
+
+
+def header_labels(columns: Sequence[str]) -> list[str]:
+    """The columns a header names: ``columns`` (as ``header_names`` gives them) without the
+    made-up names of the columns past the header, which only a wide row of the sample adds."""
+    end = len(columns)
+    while end and columns[end - 1] == f"column_{end}":
+        end -= 1
+    return list(columns[:end])
 
 
 # ---------------------------------------------------------------------------------------------
