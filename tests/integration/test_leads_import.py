@@ -4,6 +4,8 @@ error report, re-imports, duplicate policies, and bad input."""
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 from collections.abc import AsyncIterator
 from uuid import UUID
@@ -483,6 +485,50 @@ async def test_a_file_laid_out_like_an_earlier_import_gets_that_imports_mapping(
     gone = await upload(client, headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
     assert gone.json()["mapping_from_import"] is None
     assert gone.json()["mapping"][city]["field"] == "city"
+
+
+async def test_the_rejected_rows_come_back_as_the_file_has_them_to_fix_and_import_again(
+    client, database, owner_engine, nc
+):
+    """``/rejected``: the rows to fix (not duplicates), with why and their cells as the file
+    has them, formulas defused; 410 once the file is deleted, while ``/errors`` stays."""
+    workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import rejected")
+    _, other_headers, _ = await leads_workspace(database, owner_engine, "Import rejected other")
+    rows = [
+        APOLLO,
+        ["Ada", "Lovelace", "CTO", "Analytical", "ada@analytical.example", "", "", "", ""],
+        ["Bad", "Email", "", "", "not-an-email", "", "", "", ""],
+        [" ADA ", "Lovelace", "", "", "ADA@analytical.example", "", "", "", ""],
+        ['=HYPERLINK("x")', "Nobody", "", "", "", "", "", "Paris", "France"],
+        ["Grace", "Hopper", "", "", "grace@navy.example", "", "", "", ""],
+    ]
+    view = await import_file(client, database, nc, headers, workspace_id, csv_bytes(rows))
+    assert (view["counts"]["created"], view["counts"]["duplicates"]) == (2, 1)
+    path = f"/api/v1/leads/imports/{view['id']}/rejected"
+
+    rejected = await client.get(path, headers=headers)
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.headers["content-type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(rejected.text.lstrip("\ufeff"))))
+    assert table[0] == ["Row", "Errors", *APOLLO]
+    assert [line[0] for line in table[1:]] == ["3", "5"]
+    assert table[1][2:] == rows[2]
+    assert "Email: " in table[1][1] and "(invalid_email)" in table[1][1]
+    assert table[2][2] == '\'=HYPERLINK("x")'  # a formula, defused
+    assert table[2][3:] == rows[4][1:]
+    assert "(no_identity)" in table[2][1]
+
+    theirs = await client.get(path, headers=other_headers)
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "import_not_found")
+    upload_id = (await client.get(f"/api/v1/leads/imports/{view['id']}", headers=headers)).json()[
+        "upload_id"
+    ]
+    deleted = await client.delete(f"/api/v1/leads/uploads/{upload_id}", headers=headers)
+    assert deleted.status_code == 204
+    gone = await client.get(path, headers=headers)
+    assert (gone.status_code, gone.json()["code"]) == (410, "upload_expired")
+    errors = await client.get(f"/api/v1/leads/imports/{view['id']}/errors", headers=headers)
+    assert [line["row"] for line in error_lines(errors.text)] == ["3", "3", "4", "5"]
 
 
 async def test_bad_files_and_bad_requests_are_problems_never_500(

@@ -91,6 +91,12 @@ class ListImports(Query, frozen=True, kw_only=True):
     cursor: str | None = None
 
 
+class GetImportFile(Query, frozen=True, kw_only=True):
+    """The upload an import read, to read its rows again (its rejected rows)."""
+
+    import_id: str
+
+
 class ListImportProblems(Query, frozen=True, kw_only=True):
     """A page of an import's report, after ``(row, seq)``."""
 

@@ -24,6 +24,7 @@ from scaliyo.application.leads.import_commands import (
     CheckUploadRoom,
     ColumnView,
     GetImport,
+    GetImportFile,
     ImportCountsView,
     ImportProgress,
     ImportStarted,
@@ -420,6 +421,23 @@ class ListImportsHandler:
             items=[import_view(record, filename) for record, filename in page.items],
             next_cursor=page.next_cursor,
         )
+
+
+class GetImportFileHandler:
+    """The upload an import read (``GET /leads/imports/{id}/rejected`` reads its rows again).
+
+    Rules: viewers and above; another workspace's import or none is 404 ``import_not_found``;
+    once the upload's file is deleted (by its user, or after the retention) 410
+    ``upload_expired`` (the report, ``/errors``, stays)."""
+
+    async def __call__(self, message: GetImportFile, uow, context: Context) -> UploadRecord:
+        require_permission(context, Permission.LEADS_READ)
+        record = await load_import(uow, message.import_id)
+        upload = await uow.lead_imports.get_upload(record.upload_id)
+        assert upload is not None  # an import goes with its upload (ON DELETE CASCADE)
+        if upload.purged_at is not None:
+            raise UploadExpired()
+        return upload
 
 
 class ListImportProblemsHandler:

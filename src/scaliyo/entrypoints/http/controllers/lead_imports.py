@@ -16,6 +16,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
+from scaliyo.adapters.imports.upload_rows import BlobUploadReader
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
@@ -24,6 +25,7 @@ from scaliyo.application.leads.import_commands import (
     CancelImport,
     CheckUploadRoom,
     GetImport,
+    GetImportFile,
     ImportRequest,
     ImportStarted,
     ImportView,
@@ -33,12 +35,14 @@ from scaliyo.application.leads.import_commands import (
     StartImport,
     UploadView,
 )
-from scaliyo.application.leads.import_ports import ImportProblem
+from scaliyo.application.leads.import_ports import ImportProblem, UploadRecord
+from scaliyo.application.leads.rejected_rows import RejectedRow, rejected_rows
 from scaliyo.application.leads.upload_deletion import delete_upload_now
-from scaliyo.application.shared.blobs import BlobStorage, BlobTooLarge
+from scaliyo.application.shared.blobs import BlobNotFound, BlobStorage, BlobTooLarge
 from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.application.shared.ports import IdFactory
 from scaliyo.domain.identity.roles import Permission
+from scaliyo.domain.leads.csv_format import UNDECODABLE
 from scaliyo.domain.leads.export import escape_cell
 from scaliyo.entrypoints.http.idempotency import Idempotency
 from scaliyo.entrypoints.http.paging import PageCursor, PageLimit
@@ -55,6 +59,7 @@ SAMPLE_BYTES = 1024 * 1024  # what detection and the preview read
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
 CSV_MEDIA_TYPES = {"text/csv", "text/plain", "application/csv", "application/octet-stream"}
 ERRORS_PAGE = 5000
+REJECTED_BATCH = 2000  # records of the file read at a time for its rejected rows
 
 
 class _Sample:
@@ -401,6 +406,71 @@ async def import_errors(
     )
 
 
+def _rejected_lines(rows: list[RejectedRow], *, header: list[str] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header is not None:
+        out.write("\ufeff")
+        writer.writerow(["Row", "Errors", *map(escape_cell, header)])
+    for rejected in rows:
+        cells = (escape_cell(cell.replace(UNDECODABLE, "\ufffd")) for cell in rejected.cells)
+        writer.writerow([rejected.row, escape_cell(rejected.reasons), *cells])
+    return out.getvalue().encode()
+
+
+@get(
+    "/leads/imports/{import_id:str}/rejected",
+    tags=["leads"],
+    responses={**IMPORT_PROBLEMS, **problem_responses(410, 503)},
+    media_type="text/csv",
+    summary="The rows not imported for a reason to fix, as the file has them, with why",
+)
+@inject
+async def import_rejected_rows(
+    import_id: FromPath[str],
+    bus: FromDishka[Bus],
+    context: FromDishka[Context],
+    blobs: FromDishka[BlobStorage],
+) -> Stream:
+    """CSV of the rows to fix and import again: ``Row`` (the file's row number), ``Errors``
+    (why), then the file's columns with the row's cells as the file has them (formulas
+    defused, unreadable bytes as "�"). Invalid rows, rows past the contact limit, unreadable
+    and shifted rows; not duplicates (``/errors`` lists every row not created or updated).
+    410 ``upload_expired`` once the uploaded file is deleted."""
+    upload: UploadRecord = await bus.execute(GetImportFile(import_id=import_id), context)
+    try:  # fetched before the response starts: a file gone is a 410, not a cut-off body
+        rows = await BlobUploadReader(blobs).open(upload)
+    except BlobNotFound:
+        raise UploadExpired() from None
+
+    async def report() -> AsyncIterator[list[ImportProblem]]:
+        after: Any = None
+        while True:
+            page = await bus.execute(
+                ListImportProblems(import_id=import_id, after=after, limit=ERRORS_PAGE), context
+            )
+            yield page
+            if len(page) < ERRORS_PAGE:
+                return
+            after = (page[-1].row, page[-1].seq)
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            yield _rejected_lines([], header=list(upload.columns))
+            async for batch in rejected_rows(rows.batches(REJECTED_BATCH), report()):
+                yield _rejected_lines(batch)
+        finally:
+            await rows.close()
+
+    return Stream(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{import_id[:36]}-rejected.csv"'
+        },
+    )
+
+
 route_handlers = [
     upload_leads,
     delete_upload,
@@ -409,4 +479,5 @@ route_handlers = [
     get_import,
     cancel_import,
     import_errors,
+    import_rejected_rows,
 ]
