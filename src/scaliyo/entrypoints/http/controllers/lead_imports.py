@@ -38,7 +38,12 @@ from scaliyo.application.leads.import_commands import (
 from scaliyo.application.leads.import_ports import ImportProblem, UploadRecord
 from scaliyo.application.leads.rejected_rows import RejectedRow, rejected_rows
 from scaliyo.application.leads.upload_deletion import delete_upload_now
-from scaliyo.application.shared.blobs import BlobNotFound, BlobStorage, BlobTooLarge
+from scaliyo.application.shared.blobs import (
+    BlobCorrupted,
+    BlobNotFound,
+    BlobStorage,
+    BlobTooLarge,
+)
 from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.application.shared.ports import IdFactory
 from scaliyo.domain.identity.roles import Permission
@@ -361,6 +366,25 @@ async def list_imports(
     return await bus.execute(ListImports(limit=limit, cursor=cursor), context)
 
 
+async def _report_pages(
+    bus: Bus, context: Context, import_id: str, first: list[ImportProblem] | None = None
+) -> AsyncIterator[list[ImportProblem]]:
+    """An import's report, page by page in row order (``first``: its first page, read
+    already)."""
+    page = first
+    if page is None:
+        page = await bus.execute(
+            ListImportProblems(import_id=import_id, limit=ERRORS_PAGE), context
+        )
+    yield page
+    while len(page) == ERRORS_PAGE:
+        after: Any = (page[-1].row, page[-1].seq)
+        page = await bus.execute(
+            ListImportProblems(import_id=import_id, after=after, limit=ERRORS_PAGE), context
+        )
+        yield page
+
+
 def _csv_lines(problems: list[ImportProblem], *, header: bool) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -388,13 +412,8 @@ async def import_errors(
     first: list[ImportProblem] = await bus.execute(query, context)
 
     async def lines() -> AsyncIterator[bytes]:
-        page = first
-        yield _csv_lines(page, header=True)
-        while len(page) == ERRORS_PAGE:
-            after: Any = (page[-1].row, page[-1].seq)
-            page = await bus.execute(
-                ListImportProblems(import_id=import_id, after=after, limit=ERRORS_PAGE), context
-            )
+        yield _csv_lines([], header=True)
+        async for page in _report_pages(bus, context, import_id, first):
             yield _csv_lines(page, header=False)
 
     return Stream(
@@ -440,24 +459,17 @@ async def import_rejected_rows(
     upload: UploadRecord = await bus.execute(GetImportFile(import_id=import_id), context)
     try:  # fetched before the response starts: a file gone is a 410, not a cut-off body
         rows = await BlobUploadReader(blobs).open(upload)
-    except BlobNotFound:
-        raise UploadExpired() from None
-
-    async def report() -> AsyncIterator[list[ImportProblem]]:
-        after: Any = None
-        while True:
-            page = await bus.execute(
-                ListImportProblems(import_id=import_id, after=after, limit=ERRORS_PAGE), context
-            )
-            yield page
-            if len(page) < ERRORS_PAGE:
-                return
-            after = (page[-1].row, page[-1].seq)
+    except (BlobNotFound, BlobCorrupted):
+        raise UploadExpired(
+            "The uploaded file cannot be read back from storage; /errors lists every row."
+        ) from None
 
     async def lines() -> AsyncIterator[bytes]:
         try:
             yield _rejected_lines([], header=list(upload.columns))
-            async for batch in rejected_rows(rows.batches(REJECTED_BATCH), report()):
+            async for batch in rejected_rows(
+                rows.batches(REJECTED_BATCH), _report_pages(bus, context, import_id)
+            ):
                 yield _rejected_lines(batch)
         finally:
             await rows.close()
