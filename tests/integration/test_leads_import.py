@@ -17,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http import providers
 from scaliyo.entrypoints.http.app import create_app
+from scaliyo.entrypoints.http.controllers import lead_imports as lead_imports_routes
 from tests.integration.helpers.imports import (
     APOLLO,
     csv_bytes,
@@ -488,10 +489,12 @@ async def test_a_file_laid_out_like_an_earlier_import_gets_that_imports_mapping(
 
 
 async def test_the_rejected_rows_come_back_as_the_file_has_them_to_fix_and_import_again(
-    client, database, owner_engine, nc
+    client, database, owner_engine, nc, monkeypatch
 ):
     """``/rejected``: the rows to fix (not duplicates), with why and their cells as the file
-    has them, formulas defused; 410 once the file is deleted, while ``/errors`` stays."""
+    has them, formulas defused; 410 once the file is deleted, while ``/errors`` stays. The
+    report is read a line a page here, so both walk several pages."""
+    monkeypatch.setattr(lead_imports_routes, "ERRORS_PAGE", 1)
     workspace_id, headers, _ = await leads_workspace(database, owner_engine, "Import rejected")
     _, other_headers, _ = await leads_workspace(database, owner_engine, "Import rejected other")
     rows = [
