@@ -162,7 +162,8 @@ def test_a_multibyte_character_cut_at_the_end_of_a_sample_is_still_utf8():
     data = "Email,Name\nzoe@x.de,Zoë\nann@x.de,Ann Lindström\n".encode()
     cut = data[: data.index("ö".encode()) + 1]  # half of the ö
     assert sniff(cut, complete=False).encoding == "utf-8"
-    assert sniff(cut[:-1] + b"\xff", complete=False).encoding != "utf-8"
+    # more bytes fail than characters read: not UTF-8
+    assert sniff(cut[:-1] + b"\xff\xfe", complete=False).encoding != "utf-8"
 
 
 def test_legacy_code_pages_other_than_windows_1252_are_told_apart():
@@ -192,6 +193,12 @@ def test_utf8_with_a_few_legacy_bytes_stays_utf8_and_its_stray_rows_are_marked()
         + "z@x.example,Zoë\n".encode()
     )
     assert records_of(mostly_legacy)[0].encoding == "cp1252"
+    # one UTF-8 row and one pasted row are enough; a "�" the file holds is not a failure
+    one_each = "a@x.example,José O’Brien\n".encode() + "b@x.example,Renée\n".encode("cp1252")
+    assert records_of(b"Email,Name\n" + one_each)[0].encoding == "utf-8"
+    damaged = "".join(f"p{n}@x.example,M\ufffdller\n" for n in range(40)).encode()
+    stray = "r@x.example,Renée\n".encode("cp1252")
+    assert records_of(b"Email,Name\n" + damaged + stray)[0].encoding == "utf-8"
 
 
 def test_a_single_column_file_uses_a_comma():

@@ -141,8 +141,8 @@ def sniff(sample: bytes, *, complete: bool) -> CsvFormat:
     - encoding: a byte-order mark decides (UTF-8 → ``utf-8-sig``, UTF-16 → ``utf-16``); else
       UTF-16 without a mark when every other byte is NUL; else strict UTF-8 (a multibyte
       character cut at the sample's end is fine when not ``complete``); else UTF-8 when it is
-      UTF-8 but for a few bytes (four times as many characters read from multibyte sequences
-      as sequences fail: its stray rows are reported, not every accent of the file misread);
+      UTF-8 but for some bytes (as many characters read from multibyte sequences as sequences
+      fail, or more: its stray rows are reported, not every accent of the file misread);
       else Windows-1252 when the text reads as a Western language in it; else
       charset-normalizer's best guess;
     - ``empty_file`` for no bytes or only blanks; ``binary_file`` for a known binary format
@@ -188,9 +188,9 @@ def _decode_sample(sample: bytes, complete: bool) -> tuple[str, str]:
         return "utf-8", _decode(sample, "utf-8", complete, errors="strict")
     except UnicodeDecodeError:
         pass
-    text = _decode(sample, "utf-8", complete, errors="replace")
-    if _mostly_utf8(text):
-        return "utf-8", text
+    marked = _decode(sample, "utf-8", complete, errors=_UNDECODABLE_ERRORS)
+    if _mostly_utf8(marked):
+        return "utf-8", marked.replace(UNDECODABLE, "\ufffd")
     encoding = _legacy_encoding(sample)
     return encoding, _decode(sample, encoding, complete, errors="replace")
 
@@ -211,20 +211,17 @@ def _bomless_utf16(sample: bytes) -> str | None:
     return None
 
 
-_UTF8_MAJORITY = 4  # characters read from multibyte sequences per sequence that fails
-
-
-def _mostly_utf8(text: str) -> bool:
-    """A sample of UTF-8 with a few bytes of something else (rows pasted from a legacy export):
-    many more characters read from valid multibyte sequences than sequences fail (each "�").
-    Legacy text hardly ever forms a valid multibyte sequence, so it has next to none. Read as
-    UTF-8, the stray rows are reported (``UNDECODABLE``); read as Windows-1252, every accent
-    of every other row would be imported as two wrong characters ("Ã©")."""
-    failed = text.count("\ufffd")
-    if not failed:
-        return True
-    read = len(_NON_ASCII.findall(text)) - failed
-    return read >= _UTF8_MAJORITY * failed
+def _mostly_utf8(marked: str) -> bool:
+    """A sample of UTF-8 with some bytes of something else (rows pasted from a legacy export):
+    at least as many characters read from valid multibyte sequences as sequences fail (each
+    ``UNDECODABLE`` in ``marked``; a "�" the file holds is a character read). Legacy text
+    hardly ever forms a valid multibyte sequence: Western and Cyrillic code pages none, the
+    CJK ones under 0.2 a failure. Read as UTF-8, the stray rows are reported; read as
+    Windows-1252, every accent of every other row would be imported as two wrong characters
+    ("Ã©")."""
+    failed = marked.count(UNDECODABLE)
+    read = len(_NON_ASCII.findall(marked)) - failed
+    return read >= failed
 
 
 def _legacy_encoding(sample: bytes) -> str:
