@@ -17,6 +17,13 @@ async def _collect(batches: AsyncIterator) -> list[tuple[int, list[str], str]]:
     return [(r.row, r.cells, r.reasons) async for batch in batches for r in batch]
 
 
+def _opening(records):
+    async def open_records():
+        return records
+
+    return open_records
+
+
 async def test_rows_to_fix_come_in_file_order_with_every_reason_and_duplicates_do_not():
     records = _pages(
         [(2, ["ann@x.example"]), (3, ["bad"]), (4, ["ANN@x.example"])],
@@ -35,7 +42,7 @@ async def test_rows_to_fix_come_in_file_order_with_every_reason_and_duplicates_d
             ImportProblem(9, 0, None, "contact_limit_reached", "Upgrade."),
         ],
     )
-    assert await _collect(rejected_rows(records, report)) == [
+    assert await _collect(rejected_rows(_opening(records), report)) == [
         (3, ["bad"], "Email: Enter an email. (invalid_email)"),
         (6, [""], "Email: Enter an email. (invalid_email); Row: A lead needs an email. "
          "(no_identity)"),
@@ -43,13 +50,13 @@ async def test_rows_to_fix_come_in_file_order_with_every_reason_and_duplicates_d
     ]  # fmt: skip
 
 
-async def test_a_clean_import_has_no_rejected_rows_and_stops_reading():
-    read = []
+async def test_a_clean_import_has_no_rejected_rows_and_its_file_is_not_opened():
+    opened = []
 
-    async def records():
-        for batch in ([(2, ["a"])], [(3, ["b"])]):
-            read.append(batch)
-            yield batch
+    async def open_records():
+        opened.append(True)
+        return _pages([(2, ["a"])])
 
-    assert await _collect(rejected_rows(records(), _pages([]))) == []
-    assert read == []  # nothing to find: the file is not read at all
+    duplicate = ImportProblem(2, 0, "Email", "duplicate", "The same lead as row 1.")
+    assert await _collect(rejected_rows(open_records, _pages([duplicate], []))) == []
+    assert opened == []  # nothing to find: the file is not even fetched

@@ -54,15 +54,17 @@ class _Reading:
 class FileRows:
     """``UploadRows`` of a local file; ``total`` is ``None`` until the rows are counted."""
 
-    def __init__(self, file: BinaryIO, fmt: CsvFormat) -> None:
+    def __init__(self, file: BinaryIO, fmt: CsvFormat, *, count: bool = True) -> None:
         self._file = file
         self._fmt = fmt
         self.broken: BrokenRow | None = None
         self._stop = threading.Event()
         self._reading: _Reading | None = None
         file.flush()  # the count reads what is in the file, not in its write buffer
-        self._counting = asyncio.ensure_future(
-            asyncio.to_thread(_count, os.dup(file.fileno()), fmt, self._stop)
+        self._counting: asyncio.Future[int] = (
+            asyncio.ensure_future(asyncio.to_thread(_count, os.dup(file.fileno()), fmt, self._stop))
+            if count
+            else _uncounted()
         )
 
     @property
@@ -96,6 +98,13 @@ class FileRows:
         self._stop.set()  # a count still running stops at its next row
         self._counting.add_done_callback(_retrieved)  # a failed count nobody awaited is no error
         self._file.close()
+
+
+def _uncounted() -> asyncio.Future[int]:
+    """The count of rows read without one (``-1``: no total)."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    future.set_result(-1)
+    return future
 
 
 def _retrieved(counting: asyncio.Future[int]) -> None:
@@ -142,9 +151,10 @@ def _count(fd: int, fmt: CsvFormat, stop: threading.Event) -> int:
         return rows + (reading.broken is not None)
 
 
-async def open_file_rows(file: BinaryIO, fmt: CsvFormat) -> FileRows:
-    """Rows of a local file, counted from now on (the file is closed with the rows)."""
-    return FileRows(file, fmt)
+async def open_file_rows(file: BinaryIO, fmt: CsvFormat, *, count: bool = True) -> FileRows:
+    """Rows of a local file, counted from now on unless ``count`` is False (the file is closed
+    with the rows)."""
+    return FileRows(file, fmt, count=count)
 
 
 class BlobUploadReader:
@@ -153,7 +163,9 @@ class BlobUploadReader:
     def __init__(self, blobs: BlobStorage) -> None:
         self._blobs = blobs
 
-    async def open(self, upload: UploadRecord) -> FileRows:
+    async def open(self, upload: UploadRecord, *, count: bool = True) -> FileRows:
+        """The upload's rows, fetched into a temporary file; counted meanwhile unless
+        ``count`` is False (a reader that only wants some rows back)."""
         fmt = CsvFormat(
             encoding=upload.encoding, delimiter=upload.delimiter, has_header=upload.has_header
         )
@@ -162,7 +174,7 @@ class BlobUploadReader:
         try:
             async for chunk in blob:
                 file.write(chunk)
-            return await open_file_rows(file, fmt)
+            return await open_file_rows(file, fmt, count=count)
         except BaseException:
             file.close()
             raise

@@ -426,12 +426,13 @@ class ListImportsHandler:
 class GetImportFileHandler:
     """The upload an import read (``GET /leads/imports/{id}/rejected`` reads its rows again).
 
-    Rules: viewers and above; another workspace's import or none is 404 ``import_not_found``;
-    once the upload's file is deleted (by its user, or after the retention) 410
-    ``upload_expired`` (the report, ``/errors``, stays)."""
+    Rules: members and above (``leads.write``: the file holds columns the import left out,
+    which only those who upload and import see, in the preview); another workspace's import
+    or none is 404 ``import_not_found``; once the upload's file is deleted (by its user, or
+    after the retention) 410 ``upload_expired`` (the report, ``/errors``, stays)."""
 
     async def __call__(self, message: GetImportFile, uow, context: Context) -> UploadRecord:
-        require_permission(context, Permission.LEADS_READ)
+        require_permission(context, Permission.LEADS_WRITE)
         record = await load_import(uow, message.import_id)
         upload = await uow.lead_imports.get_upload(record.upload_id)
         assert upload is not None  # an import goes with its upload (ON DELETE CASCADE)

@@ -12,7 +12,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 import msgspec
 
@@ -29,15 +29,16 @@ class RejectedRow(msgspec.Struct, frozen=True):
 
 
 async def rejected_rows(
-    records: AsyncIterable[list[NumberedRecord]], report: AsyncIterable[list[ImportProblem]]
+    open_records: Callable[[], Awaitable[AsyncIterable[list[NumberedRecord]]]],
+    report: AsyncIterable[list[ImportProblem]],
 ) -> AsyncIterator[list[RejectedRow]]:
-    """Batches of the rejected rows among ``records`` (the file's, in order), by ``report``
-    (the import's report lines, pages in row order)."""
+    """Batches of the rejected rows among the file's records (``open_records`` gives them, in
+    order, in batches), by ``report`` (the import's report lines, pages in row order)."""
     reasons = _reasons_by_row(report)
     upcoming = await anext(reasons, None)
-    if upcoming is None:  # nothing to find: the file is not read
+    if upcoming is None:  # nothing to find: the file is not even opened
         return
-    async for batch in records:
+    async for batch in await open_records():
         found: list[RejectedRow] = []
         for row, cells in batch:
             while upcoming is not None and upcoming[0] < row:

@@ -16,7 +16,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
-from scaliyo.adapters.imports.upload_rows import BlobUploadReader
+from scaliyo.adapters.imports.upload_rows import BlobUploadReader, FileRows
 from scaliyo.adapters.settings import Settings
 from scaliyo.application.bus import Bus, Context
 from scaliyo.application.identity.actors import require_permission
@@ -36,14 +36,10 @@ from scaliyo.application.leads.import_commands import (
     UploadView,
 )
 from scaliyo.application.leads.import_ports import ImportProblem, UploadRecord
+from scaliyo.application.leads.import_rows import NumberedRecord
 from scaliyo.application.leads.rejected_rows import RejectedRow, rejected_rows
 from scaliyo.application.leads.upload_deletion import delete_upload_now
-from scaliyo.application.shared.blobs import (
-    BlobCorrupted,
-    BlobNotFound,
-    BlobStorage,
-    BlobTooLarge,
-)
+from scaliyo.application.shared.blobs import BlobStorage, BlobTooLarge
 from scaliyo.application.shared.pagination import DEFAULT_LIMIT, Page
 from scaliyo.application.shared.ports import IdFactory
 from scaliyo.domain.identity.roles import Permission
@@ -64,6 +60,7 @@ SAMPLE_BYTES = 1024 * 1024  # what detection and the preview read
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
 CSV_MEDIA_TYPES = {"text/csv", "text/plain", "application/csv", "application/octet-stream"}
 ERRORS_PAGE = 5000
+_UNREADABLE_FILE = "The uploaded file cannot be read back from storage; /errors lists every row."
 REJECTED_BATCH = 2000  # records of the file read at a time for its rejected rows
 
 
@@ -455,24 +452,29 @@ async def import_rejected_rows(
     (why), then the file's columns with the row's cells as the file has them (formulas
     defused, unreadable bytes as "�"). Invalid rows, rows past the contact limit, unreadable
     and shifted rows; not duplicates (``/errors`` lists every row not created or updated).
-    410 ``upload_expired`` once the uploaded file is deleted."""
+    Members and above: the cells include columns the import left out. 410 ``upload_expired``
+    once the uploaded file is deleted."""
     upload: UploadRecord = await bus.execute(GetImportFile(import_id=import_id), context)
-    try:  # fetched before the response starts: a file gone is a 410, not a cut-off body
-        rows = await BlobUploadReader(blobs).open(upload)
-    except (BlobNotFound, BlobCorrupted):
-        raise UploadExpired(
-            "The uploaded file cannot be read back from storage; /errors lists every row."
-        ) from None
+    # checked before the response starts: a file gone is a 410, not a cut-off body
+    if not await blobs.exists(upload.workspace_id, upload.blob_key):
+        raise UploadExpired(_UNREADABLE_FILE)
+    opened: list[FileRows] = []
+
+    async def open_records() -> AsyncIterator[list[NumberedRecord]]:
+        # fetched only once a row to give back is found, and never counted
+        rows = await BlobUploadReader(blobs).open(upload, count=False)
+        opened.append(rows)
+        return rows.batches(REJECTED_BATCH)
 
     async def lines() -> AsyncIterator[bytes]:
         try:
             yield _rejected_lines([], header=list(upload.columns))
-            async for batch in rejected_rows(
-                rows.batches(REJECTED_BATCH), _report_pages(bus, context, import_id)
-            ):
+            report = _report_pages(bus, context, import_id)
+            async for batch in rejected_rows(open_records, report):
                 yield _rejected_lines(batch)
         finally:
-            await rows.close()
+            for rows in opened:
+                await rows.close()
 
     return Stream(
         lines(),
