@@ -18,6 +18,7 @@ from scaliyo.entrypoints.container import SettingsProvider
 from scaliyo.entrypoints.http import providers
 from scaliyo.entrypoints.http.app import create_app
 from scaliyo.entrypoints.http.controllers import lead_imports as lead_imports_routes
+from tests.factories import insert_account, insert_signed_in_session
 from tests.integration.helpers.imports import (
     APOLLO,
     csv_bytes,
@@ -468,6 +469,16 @@ async def test_a_file_laid_out_like_an_earlier_import_gets_that_imports_mapping(
     assert wider.json()["columns"][-1] == "column_10"
     assert wider.json()["mapping_from_import"] == started.json()["import_id"]
     assert wider.json()["mapping"][-1]["field"] is None
+    # imported, it is the newest such import, and a file without the made-up column matches it
+    started_wider = await client.post(
+        "/api/v1/leads/imports", json={"upload_id": wider.json()["upload_id"]}, headers=headers
+    )
+    assert started_wider.status_code == 202, started_wider.text
+    job_id = started_wider.json()["job_id"]
+    assert (await run_import_job(database, nc, workspace_id, job_id)).ack
+    plain = await upload(client, headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
+    assert plain.json()["mapping_from_import"] == started_wider.json()["import_id"]
+    assert [c["field"] for c in plain.json()["mapping"]] == [c["field"] for c in chosen]
 
     renamed = await upload(client, headers, csv_bytes([[*APOLLO[:-1], "Land"], MESSY_ROWS[3]]))
     theirs = await upload(client, other_headers, csv_bytes([APOLLO, MESSY_ROWS[3]]))
@@ -523,6 +534,11 @@ async def test_the_rejected_rows_come_back_as_the_file_has_them_to_fix_and_impor
 
     theirs = await client.get(path, headers=other_headers)
     assert (theirs.status_code, theirs.json()["code"]) == (404, "import_not_found")
+    # the file's cells include columns the import left out: those who import see them
+    viewer = await insert_account(owner_engine, workspace_id=workspace_id, role="viewer")
+    session = await insert_signed_in_session(owner_engine, viewer.user_id, workspace_id)
+    looking = await client.get(path, headers=session.headers(csrf=False))
+    assert looking.status_code == 403
     upload_id = (await client.get(f"/api/v1/leads/imports/{view['id']}", headers=headers)).json()[
         "upload_id"
     ]

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import and_, insert, select, text, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scaliyo.adapters.persistence.lead_repository import (
@@ -366,7 +366,12 @@ class SqlLeadImports:
 
     async def latest_for_header(self, labels: Sequence[str]) -> ImportRecord | None:
         # newest first along (workspace_id, id) (ids are UUIDv7); the columns start with the
-        # labels, and those past them must be made-up names only
+        # labels, and those past them must be made-up names only (the first is checked here,
+        # the rest below: a blank header cell in the middle is made up too)
+        if not labels:
+            return None
+        width = len(labels)
+        columns = lead_uploads.c.columns
         query = (
             select(lead_imports, lead_uploads.c.columns.label("upload_columns"))
             .join(
@@ -378,7 +383,11 @@ class SqlLeadImports:
             )
             .where(
                 lead_imports.c.workspace_id == self._ws(),
-                lead_uploads.c.columns[1 : len(labels)] == list(labels),
+                columns[1:width] == list(labels),
+                or_(
+                    func.cardinality(columns) == width,
+                    columns[width + 1] == f"column_{width + 1}",
+                ),
             )
             .order_by(lead_imports.c.id.desc())
             .limit(_HEADER_CANDIDATES)

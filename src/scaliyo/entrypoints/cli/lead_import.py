@@ -149,8 +149,11 @@ async def run_import(
                 ),
                 context,
             )
-        except (click.UsageError, DomainError):  # a refused mapping: the file is not kept
-            await delete_upload_now(bus, context, blobs, upload.upload_id)
+        except BaseException:  # a refused mapping (or a start cut short): the file is not kept
+            try:
+                await delete_upload_now(bus, context, blobs, upload.upload_id)
+            except Exception as error:  # e.g. upload_in_use: the import was queued after all
+                click.echo(f"upload {upload.upload_id} kept: {error}", err=True)
             raise
         runner = JobRunner(
             SqlJobLeases(database.app, lease_seconds=settings.job_lease_seconds),
